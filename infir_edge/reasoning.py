@@ -1,0 +1,153 @@
+"""Step-by-step reasoning on a small model: the chain, the final answer, votes and a thinking budget.
+
+`votes` and `budget` are the accuracy/latency dial of a model on a phone: one greedy chain is the
+fastest answer; k sampled chains with a majority vote (self-consistency, Wang et al. 2023) buy accuracy
+with k times the decode; a budget cuts a chain that rambles after N tokens and forces the answer out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Literal
+
+from infir_edge.errors import InvalidRequestError
+from infir_edge.runtime.generation import GenerationConfig
+
+AnswerFormat = Literal["auto", "number", "choice", "code", "text"]
+
+SYSTEM_PROMPT = "You are a careful assistant. Reason step by step, then state the final answer."
+INSTRUCTION = {
+    "number": "Solve this step by step. End with a line of the form 'The answer is N.' where N is a number.",
+    "choice": "Think step by step. End with a line of the form 'The answer is X.' where X is the letter of the choice.",
+    "code": "Think step by step, then give the complete solution in one ```python code block.",
+    "text": "Think step by step. End with a line of the form 'The answer is ...'.",
+}
+ANSWER_CUE = "\nThe answer is"  # appended when the budget runs out, to force the answer out
+CODE_CUE = "\n```python\n"
+FORCED_ANSWER_TOKENS = {"code": 192}  # tokens for a forced answer; 48 for anything but code
+
+_NUMBER = r"-?\$?\d[\d,]*(?:\.\d+)?"
+_CUED = re.compile(r"(?:answer is|answer:|=>|####)\s*:?\s*(.+)", re.IGNORECASE)
+_BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
+_CODE = re.compile(r"```(?:python|py)?\s*\n(.*?)(?:```|\Z)", re.DOTALL)
+_CHOICE_LINE = re.compile(r"^\s*\(?([A-E])[).:]\s+\S", re.MULTILINE)
+
+
+@dataclass
+class Reasoning:
+    answer: str | None  # the majority answer (None if no chain gave one)
+    steps: str  # the reasoning text of a chain that gave the answer
+    votes: dict[str, int] = field(default_factory=dict)  # answer -> number of chains that gave it
+    chains: list[str] = field(default_factory=list)  # every chain, in order
+    budget_exhausted: int = 0  # how many chains were cut by the thinking budget
+
+
+def guess_format(question: str) -> AnswerFormat:
+    if len(_CHOICE_LINE.findall(question)) >= 2:
+        return "choice"
+    if re.search(r"\b(write|implement|code|function|program|python)\b", question, re.IGNORECASE):
+        return "code"
+    return "number"
+
+
+def normalize_number(text: str) -> str | None:
+    match = re.search(_NUMBER, text)
+    if not match:
+        return None
+    value = match.group(0).replace("$", "").replace(",", "")
+    if "." in value:
+        value = value.rstrip("0").rstrip(".")
+    return "0" if value in ("-0", "") else value
+
+
+def extract_answer(text: str, answer_format: AnswerFormat) -> str | None:
+    """The final answer written in a chain: after a cue ('The answer is', 'Answer:', \\boxed{}), else the last one."""
+    if answer_format == "code":
+        blocks = _CODE.findall(text)
+        return blocks[-1].strip() if blocks else None
+    cued = [m.group(1) for m in _CUED.finditer(text)] + _BOXED.findall(text)
+    if answer_format == "number":
+        for candidate in reversed(cued):
+            number = normalize_number(candidate)
+            if number is not None:
+                return number
+        numbers = re.findall(_NUMBER, text)
+        return normalize_number(numbers[-1]) if numbers else None
+    if answer_format == "choice":
+        for candidate in reversed(cued):
+            letter = re.search(r"\(?\b([A-E])\b\)?", candidate)
+            if letter:
+                return letter.group(1)
+        letters = re.findall(r"\(([A-E])\)|\b([A-E])[).]", text)
+        return (letters[-1][0] or letters[-1][1]) if letters else None
+    return cued[-1].strip().rstrip(".") if cued else None
+
+
+def reason(
+    engine,
+    question: str,
+    *,
+    votes: int = 1,
+    budget: int | None = 512,
+    answer_format: AnswerFormat = "auto",
+    temperature: float | None = None,
+    seed: int = 0,
+    system_prompt: str | None = SYSTEM_PROMPT,
+) -> Reasoning:
+    """Answer `question` step by step.
+
+    votes: chains to sample; more than one samples at `temperature` (default 0.7) and takes the majority.
+    budget: thinking tokens per chain; a chain still going at the budget is cut and its answer forced.
+    answer_format: what the answer looks like ("auto" guesses from the question).
+    """
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidRequestError("the question is empty")
+    if not isinstance(votes, int) or votes < 1:
+        raise InvalidRequestError(f"votes must be an integer >= 1, got {votes!r}")
+    if budget is not None and (not isinstance(budget, int) or budget < 1):
+        raise InvalidRequestError(f"budget must be an integer >= 1 or None, got {budget!r}")
+    fmt = guess_format(question) if answer_format == "auto" else answer_format
+    if fmt not in INSTRUCTION:
+        raise InvalidRequestError(f"answer_format must be one of auto, {', '.join(INSTRUCTION)}")
+    if temperature is None:
+        temperature = 0.0 if votes == 1 else 0.7
+
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    messages.append({"role": "user", "content": f"{question.strip()}\n\n{INSTRUCTION[fmt]}"})
+    prompt = engine.apply_chat_template(messages)
+    max_tokens = budget if budget is not None else engine.n_ctx - len(engine.tokenize(prompt)) - FORCED_ANSWER_TOKENS.get(fmt, 48)
+
+    result = Reasoning(answer=None, steps="")
+    answers: list[str | None] = []
+    for i in range(votes):
+        config = GenerationConfig(max_new_tokens=max_tokens, temperature=temperature, seed=seed + i)
+        chain = engine.generate(prompt, config)
+        text = chain.text
+        answer = extract_answer(text, fmt)
+        if chain.finish_reason == "length":
+            result.budget_exhausted += 1
+            forced = _force_answer(engine, prompt + text, fmt)
+            text += forced
+            answer = extract_answer(forced, fmt) or answer
+        result.chains.append(text)
+        answers.append(answer)
+
+    counts = Counter(a for a in answers if a is not None)
+    result.votes = dict(counts.most_common())
+    if counts:
+        best = max(counts.values())
+        result.answer = next(a for a in answers if a is not None and counts[a] == best)  # ties: earliest chain
+        result.steps = result.chains[answers.index(result.answer)]
+    else:
+        result.steps = result.chains[0]
+    return result
+
+
+def _force_answer(engine, prompt_so_far: str, fmt: AnswerFormat) -> str:
+    """Close a cut chain: append the answer cue and let the model say only the answer; return both."""
+    cue, stop = (CODE_CUE, ("```",)) if fmt == "code" else (ANSWER_CUE, ("\n",))
+    max_new_tokens = FORCED_ANSWER_TOKENS.get(fmt, 48)
+    forced = engine.generate(prompt_so_far + cue, max_new_tokens=max_new_tokens, stop=stop).text
+    return cue + forced + ("\n```" if fmt == "code" else "")

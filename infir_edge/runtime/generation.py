@@ -1,0 +1,96 @@
+"""The data of one generation: the settings that go in and the result that comes out."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from infir_edge.errors import InvalidRequestError
+
+FinishReason = Literal["stop", "length"]
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Decoding settings, with the same meaning on every backend (the SDK samples, not the runtime).
+
+    Logits are processed in Hugging Face's order: repetition penalty, temperature, top-k, top-p, min-p.
+    `temperature == 0` is greedy decoding and ignores the sampling filters.
+    """
+
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_k: int = 0  # 0: off
+    top_p: float = 1.0  # 1.0: off
+    min_p: float = 0.0  # 0.0: off
+    repetition_penalty: float = 1.0  # 1.0: off; CTRL-style, on every token of prompt and output
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.stop, str):
+            object.__setattr__(self, "stop", (self.stop,))
+        else:
+            object.__setattr__(self, "stop", tuple(self.stop))
+        checks = [
+            (isinstance(self.max_new_tokens, int) and self.max_new_tokens >= 1, "max_new_tokens must be >= 1"),
+            (_finite(self.temperature) and self.temperature >= 0, "temperature must be >= 0"),
+            (isinstance(self.top_k, int) and self.top_k >= 0, "top_k must be an integer >= 0"),
+            (_finite(self.top_p) and 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
+            (_finite(self.min_p) and 0 <= self.min_p < 1, "min_p must be in [0, 1)"),
+            (_finite(self.repetition_penalty) and self.repetition_penalty > 0, "repetition_penalty must be > 0"),
+            (self.seed is None or isinstance(self.seed, int), "seed must be an integer or None"),
+            (all(isinstance(s, str) and s for s in self.stop), "stop strings must be non-empty strings"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise InvalidRequestError(f"invalid generation config: {message}")
+
+    def replace(self, **overrides) -> GenerationConfig:
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise InvalidRequestError(f"unknown generation option(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **overrides)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass
+class Timings:
+    """Wall-clock figures of one generation; rates are tokens per second."""
+
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    prefill_s: float = 0.0  # evaluating the prompt
+    ttft_s: float = 0.0  # request start to the first sampled token
+    decode_s: float = 0.0  # first sampled token to the last
+    total_s: float = 0.0
+
+    @property
+    def prefill_tokens_per_s(self) -> float:
+        return self.prompt_tokens / self.prefill_s if self.prefill_s > 0 else 0.0
+
+    @property
+    def decode_tokens_per_s(self) -> float:
+        # the first token is paid for by the prefill; each later one by one decode step
+        steps = self.generated_tokens - 1
+        return steps / self.decode_s if steps > 0 and self.decode_s > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            **dataclasses.asdict(self),
+            "prefill_tokens_per_s": self.prefill_tokens_per_s,
+            "decode_tokens_per_s": self.decode_tokens_per_s,
+        }
+
+
+@dataclass
+class Generation:
+    text: str
+    token_ids: list[int] = field(default_factory=list)
+    finish_reason: FinishReason = "length"
+    timings: Timings = field(default_factory=Timings)

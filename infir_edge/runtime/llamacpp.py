@@ -1,0 +1,228 @@
+"""The llama.cpp backend: a GGUF file through llama-cpp-python's low-level eval loop.
+
+The SDK samples from the logits llama.cpp leaves in its context (a view, no copy), so there is no
+per-token work here beyond one `llama_decode`. Before a file reaches llama.cpp in this process it is
+checked twice: the header reader refuses anything malformed, and a child process loads it and
+generates a token, because llama.cpp aborts the whole process on some damaged files; a file that passed
+is remembered (path, size, mtime) so later loads skip the probe.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from infir_edge.errors import BackendError, BackendUnavailableError, InvalidRequestError, ModelFormatError
+from infir_edge.files import atomic_write_text
+from infir_edge.models.gguf_model import GGUFModelInfo, inspect_gguf
+from infir_edge.runtime.engine import Engine, EngineInfo
+from infir_edge.runtime.resources import default_context_length, physical_cores
+
+PROBE_TIMEOUT_S = 120
+SPECIAL_TOKEN_TYPES = (3, 4)  # llama.cpp token types CONTROL and USER_DEFINED
+
+
+def _import_llama_cpp():
+    try:
+        import llama_cpp
+    except ImportError as e:
+        raise BackendUnavailableError("llamacpp", "llamacpp", str(e)) from None
+    return llama_cpp
+
+
+class LlamaCppEngine(Engine):
+    backend_name = "llamacpp"
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        n_ctx: int | None = None,
+        threads: int | None = None,
+        n_batch: int = 512,
+        probe: bool = True,
+    ) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.gguf: GGUFModelInfo = inspect_gguf(self.path)
+        llama_cpp = _import_llama_cpp()
+        if probe:
+            ensure_loadable(self.path)
+        self.threads = threads or physical_cores()
+        kv_bytes_per_token = 2 * 2 * self.gguf.n_layer * self.gguf.n_head_kv * self.gguf.head_dim  # K+V, f16
+        self.n_ctx = n_ctx or default_context_length(self.gguf.n_ctx_train, kv_bytes_per_token)
+        if not isinstance(self.n_ctx, int) or self.n_ctx < 8:
+            raise InvalidRequestError(f"n_ctx must be an integer >= 8, got {self.n_ctx!r}")
+        if not isinstance(self.threads, int) or self.threads < 1:
+            raise InvalidRequestError(f"threads must be an integer >= 1, got {self.threads!r}")
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(self.path),
+                n_ctx=self.n_ctx,
+                n_batch=min(n_batch, self.n_ctx),
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
+                n_gpu_layers=0,
+                logits_all=False,  # True allocates n_ctx x n_vocab floats
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as e:
+            raise ModelFormatError(f"{self.path}: llama.cpp could not load the model: {e}") from None
+        self._lib = llama_cpp
+        self._ctx = self._llm._ctx.ctx
+        self._vocab = self._llm._model.vocab
+        self.n_vocab = self._llm.n_vocab()
+        self._piece_cache: dict[int, bytes] = {}
+        tokens = self.gguf.header.metadata["tokenizer.ggml.tokens"]
+        self.chat_template = self.gguf.chat_template
+        self.bos_token = tokens[self.gguf.bos_token_id] if self.gguf.bos_token_id is not None else ""
+        self.eos_token = tokens[self.gguf.eos_token_id] if self.gguf.eos_token_id is not None else ""
+        self.eog_token_ids = self._end_of_generation_ids()
+        self._add_bos = bool(self._llm._model.add_bos_token())
+
+    def _end_of_generation_ids(self) -> frozenset[int]:
+        # Only special tokens can end a generation; asking llama.cpp about those alone is instant.
+        types = self.gguf.header.metadata.get("tokenizer.ggml.token_type") or []
+        candidates = {i for i, t in enumerate(types) if t in SPECIAL_TOKEN_TYPES}
+        candidates |= {t for t in (self.gguf.eos_token_id, self._llm._model.token_eot()) if t is not None and t >= 0}
+        return frozenset(t for t in candidates if self._lib.llama_vocab_is_eog(self._vocab, t))
+
+    # ---- backend primitives ------------------------------------------------------------------------
+    def tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
+        data = text.encode("utf-8")
+        add_bos = add_special and self._add_bos
+        return self._llm.tokenize(data, add_bos=add_bos, special=True) if data or add_bos else []
+
+    def token_bytes(self, token_id: int) -> bytes:
+        piece = self._piece_cache.get(token_id)
+        if piece is None:
+            if not 0 <= token_id < self.n_vocab:
+                raise InvalidRequestError(f"token id {token_id} is outside the vocabulary of {self.n_vocab}")
+            size = 64
+            while True:
+                buf = ctypes.create_string_buffer(size)
+                n = self._lib.llama_token_to_piece(self._vocab, token_id, buf, size, 0, True)
+                if n >= 0:
+                    break
+                size = -n  # too small: llama.cpp says how much it needs
+            piece = self._piece_cache[token_id] = buf.raw[:n]
+        return piece
+
+    def _prefill(self, token_ids: list[int]) -> np.ndarray:
+        # Always from an empty cache: reusing a cached prefix would evaluate the rest in a differently
+        # shaped batch, and llama.cpp's batched and single-token kernels round differently, so the same
+        # greedy request could give two answers.
+        self._llm.n_tokens = 0  # Llama.eval drops the cache past n_tokens before evaluating
+        return self._eval(token_ids)
+
+    def _decode(self, token_id: int) -> np.ndarray:
+        return self._eval([token_id])
+
+    def _eval(self, token_ids: list[int]) -> np.ndarray:
+        try:
+            self._llm.eval(token_ids)
+        except RuntimeError as e:
+            self._llm.n_tokens = 0
+            raise BackendError(f"llama.cpp failed to evaluate {len(token_ids)} tokens: {e}") from None
+        pointer = self._lib.llama_get_logits_ith(self._ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))  # [V], valid until the next eval
+
+    def info(self) -> EngineInfo:
+        g = self.gguf
+        return EngineInfo(
+            backend=self.backend_name,
+            path=str(self.path),
+            format="gguf",
+            quantization=g.quantization,
+            architecture=g.architecture,
+            n_params=g.n_params,
+            n_ctx=self.n_ctx,
+            n_ctx_train=g.n_ctx_train,
+            n_vocab=self.n_vocab,
+            threads=self.threads,
+        )
+
+    def close(self) -> None:
+        llm, self._llm = getattr(self, "_llm", None), None
+        if llm is not None:
+            llm.close()
+
+
+# ---- the child-process probe ---------------------------------------------------------------------------
+def _probe_cache_file() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "infir_edge" / "llamacpp_probed.json"
+
+
+def _probe_key(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
+
+
+def _load_probe_cache() -> dict:
+    try:
+        return json.loads(_probe_cache_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def ensure_loadable(path: Path) -> None:
+    """Load `path` with llama.cpp in a child process and generate a token; raise `ModelFormatError` if it fails."""
+    key = _probe_key(path)
+    cache = _load_probe_cache()
+    if cache.get(key):
+        return
+    command = [sys.executable, "-m", "infir_edge.runtime.llamacpp", "--probe", str(path)]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise ModelFormatError(f"{path}: llama.cpp did not finish loading it within {PROBE_TIMEOUT_S} s") from None
+    if proc.returncode != 0:
+        if proc.returncode < 0:
+            how = f"crashed ({signal.Signals(-proc.returncode).name})"
+        else:
+            how = f"failed (exit {proc.returncode})"
+        reason = _last_error_line(proc.stderr)
+        raise ModelFormatError(f"{path}: llama.cpp {how} loading this file" + (f": {reason}" if reason else ""))
+    cache[key] = True
+    try:
+        atomic_write_text(_probe_cache_file(), json.dumps(dict(list(cache.items())[-256:])))
+    except OSError:
+        pass  # a read-only home only costs the probe again next time
+
+
+def _last_error_line(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if any(word in line.lower() for word in ("error", "assert", "failed", "invalid", "exception")):
+            return line[:300]
+    return lines[-1][:300] if lines else ""
+
+
+def _probe(path: str) -> None:
+    """Runs in the child: everything a first load and generation would make llama.cpp do."""
+    llama_cpp = _import_llama_cpp()
+    llm = llama_cpp.Llama(model_path=path, n_ctx=64, n_batch=64, n_threads=1, verbose=True)
+    ids = llm.tokenize("<|im_start|>user\nHello, world! 12345 ünï<|im_end|>\n".encode(), add_bos=True, special=True)
+    ids = ids[:32] or [0]
+    llm.eval(ids)
+    logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(llm.n_vocab(),))
+    llm.eval([int(np.argmax(logits))])
+    buf = ctypes.create_string_buffer(256)
+    for token in range(llm.n_vocab()):
+        llama_cpp.llama_token_to_piece(llm._model.vocab, token, buf, 256, 0, True)
+    llm.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--probe":
+        _probe(sys.argv[2])
+    else:
+        sys.exit("usage: python -m infir_edge.runtime.llamacpp --probe FILE.gguf")

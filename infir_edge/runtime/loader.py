@@ -1,0 +1,45 @@
+"""`load()`: from what a user names to a running Engine, the backend chosen by the model's format."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from infir_edge.errors import InvalidRequestError
+from infir_edge.models.sources import resolve_model
+from infir_edge.runtime.engine import Engine
+
+# backend name -> (module, class, the formats it runs); each backend is one module, imported on demand
+BACKENDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "llamacpp": ("infir_edge.runtime.llamacpp", "LlamaCppEngine", ("gguf",)),
+    "torch": ("infir_edge.runtime.pytorch", "TorchEngine", ("checkpoint", "gguf")),
+}
+DEFAULT_BACKEND = {"gguf": "llamacpp", "checkpoint": "torch", "onnx": "onnxruntime", "pte": "executorch"}
+
+
+def load(
+    model: str | Path = "default",
+    *,
+    backend: str | None = None,
+    n_ctx: int | None = None,
+    threads: int | None = None,
+    **backend_options,
+) -> Engine:
+    """Load a model and return an Engine.
+
+    model: `"default"` (SmolLM2-135M-Instruct, embedded), a `.gguf` file or a checkpoint directory.
+    backend: `"llamacpp"` or `"torch"`; by default the one for the model's format.
+    n_ctx: context length (default: the model's trained context, capped to what memory allows).
+    threads: CPU threads (default: the machine's physical cores).
+    """
+    source = resolve_model(model)
+    name = backend or DEFAULT_BACKEND[source.format]
+    if name not in BACKENDS:
+        raise InvalidRequestError(
+            f"backend '{name}' is not part of this version of infir-edge (available: {', '.join(BACKENDS)})"
+        )
+    module_name, class_name, formats = BACKENDS[name]
+    if source.format not in formats:
+        raise InvalidRequestError(f"backend '{name}' cannot run a {source.format} model (it runs: {', '.join(formats)})")
+    engine_class = getattr(importlib.import_module(module_name), class_name)
+    return engine_class(source.path, n_ctx=n_ctx, threads=threads, **backend_options)

@@ -1,0 +1,171 @@
+"""The torch backend: a Hugging Face checkpoint (or a GGUF, dequantized) through transformers with its KV cache.
+
+This is the reference the exported backends are compared with, and the one training hands models to.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from infir_edge.errors import BackendUnavailableError, InvalidRequestError, ModelFormatError
+from infir_edge.models.convert import align_tokenizer_with_gguf
+from infir_edge.models.gguf_model import inspect_gguf
+from infir_edge.runtime.engine import Engine, EngineInfo
+from infir_edge.runtime.resources import default_context_length, physical_cores
+
+DTYPES = ("float32", "bfloat16", "float16")
+
+
+def _import_torch():
+    try:
+        import torch
+        import transformers
+    except ImportError as e:
+        raise BackendUnavailableError("torch", "torch", str(e)) from None
+    return torch, transformers
+
+
+def token_bytes_table(tokenizer) -> list[bytes]:
+    """The bytes each token id stands for, so streamed text can be assembled byte-exactly.
+
+    Byte-level BPE (GPT-2, Llama-3, SmolLM2) maps bytes to printable characters; SentencePiece vocabularies
+    write spaces as '▁' and unknown bytes as '<0xNN>'. Added tokens stand for their own text.
+    """
+    from transformers.models.gpt2.tokenization_gpt2 import bytes_to_unicode
+
+    decoder = json.dumps(json.loads(tokenizer.backend_tokenizer.to_str()).get("decoder"))
+    byte_level = "ByteLevel" in decoder
+    byte_of = {char: byte for byte, char in bytes_to_unicode().items()}
+    added = {i: t.content for i, t in tokenizer.added_tokens_decoder.items()}
+    table = []
+    for token_id, token in enumerate(tokenizer.convert_ids_to_tokens(range(len(tokenizer)))):
+        if token_id in added or token is None:
+            table.append((added.get(token_id) or "").encode("utf-8"))
+        elif byte_level:
+            if all(c in byte_of for c in token):
+                table.append(bytes(byte_of[c] for c in token))
+            else:
+                table.append(token.encode("utf-8"))
+        elif len(token) == 6 and token.startswith("<0x") and token.endswith(">"):
+            table.append(bytes([int(token[3:5], 16)]))
+        else:
+            table.append(token.replace("▁", " ").encode("utf-8"))
+    return table
+
+
+class TorchEngine(Engine):
+    backend_name = "torch"
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        n_ctx: int | None = None,
+        threads: int | None = None,
+        dtype: str = "float32",
+    ) -> None:
+        super().__init__()
+        torch, transformers = _import_torch()
+        if dtype not in DTYPES:
+            raise InvalidRequestError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+        self.path = Path(path)
+        self.threads = threads or physical_cores()
+        if not isinstance(self.threads, int) or self.threads < 1:
+            raise InvalidRequestError(f"threads must be an integer >= 1, got {self.threads!r}")
+        torch.set_num_threads(self.threads)
+        self._torch = torch
+        self.format, self.quantization, gguf = "checkpoint", dtype, None
+        if self.path.is_file():  # a GGUF, dequantized by transformers
+            gguf = inspect_gguf(self.path)
+            self.quantization = f"{gguf.quantization} dequantized to {dtype}"
+            self.format = "gguf"
+            where = {"pretrained_model_name_or_path": str(self.path.parent), "gguf_file": self.path.name}
+        else:
+            where = {"pretrained_model_name_or_path": str(self.path)}
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(**where)
+            self.model = transformers.AutoModelForCausalLM.from_pretrained(**where, dtype=getattr(torch, dtype))
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError) as e:
+            raise ModelFormatError(f"{self.path}: transformers could not load the model: {e}") from None
+        if gguf is not None:
+            align_tokenizer_with_gguf(self.tokenizer, gguf)
+        self.model.eval()
+        config = self.model.config
+        self.n_vocab = int(self.model.get_output_embeddings().weight.shape[0])
+        self.n_ctx_train = int(getattr(config, "max_position_embeddings", 2048))
+        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        n_kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+        element = torch.finfo(getattr(torch, dtype)).bits // 8
+        kv_bytes_per_token = 2 * config.num_hidden_layers * n_kv_heads * head_dim * element
+        self.n_ctx = n_ctx or default_context_length(self.n_ctx_train, kv_bytes_per_token)
+        if not isinstance(self.n_ctx, int) or self.n_ctx < 8:
+            raise InvalidRequestError(f"n_ctx must be an integer >= 8, got {self.n_ctx!r}")
+        self.chat_template = self.tokenizer.chat_template
+        self.bos_token = self.tokenizer.bos_token or ""
+        self.eos_token = self.tokenizer.eos_token or ""
+        self.eog_token_ids = self._end_of_generation_ids()
+        self._pieces = token_bytes_table(self.tokenizer)
+        self._cache = None
+
+    def _end_of_generation_ids(self) -> frozenset[int]:
+        ids = getattr(self.model.generation_config, "eos_token_id", None)
+        ids = [ids] if isinstance(ids, int) else list(ids or [])
+        if self.tokenizer.eos_token_id is not None:
+            ids.append(self.tokenizer.eos_token_id)
+        return frozenset(ids)
+
+    # ---- backend primitives ------------------------------------------------------------------------
+    def tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=add_special)["input_ids"])
+
+    def token_bytes(self, token_id: int) -> bytes:
+        if not 0 <= token_id < self.n_vocab:
+            raise InvalidRequestError(f"token id {token_id} is outside the vocabulary of {self.n_vocab}")
+        return self._pieces[token_id] if token_id < len(self._pieces) else b""
+
+    def _forward(self, token_ids: list[int]) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            out = self.model(
+                input_ids=torch.tensor([token_ids]),  # [1, T]
+                past_key_values=self._cache,
+                use_cache=True,
+                logits_to_keep=1,  # the LM head on the last position only
+            )
+        return out.logits[0, -1].float().numpy()  # [V]
+
+    def _prefill(self, token_ids: list[int]) -> np.ndarray:
+        from transformers import DynamicCache
+
+        self._cache = DynamicCache()
+        return self._forward(token_ids)
+
+    def _decode(self, token_id: int) -> np.ndarray:
+        return self._forward([token_id])
+
+    def teacher_forced_logits(self, token_ids: list[int]) -> np.ndarray:
+        """Logits at every position of `token_ids` in one forward pass, `[T, V]` (for parity checks)."""
+        torch = self._torch
+        with torch.inference_mode():
+            return self.model(input_ids=torch.tensor([token_ids])).logits[0].float().numpy()
+
+    def info(self) -> EngineInfo:
+        return EngineInfo(
+            backend=self.backend_name,
+            path=str(self.path),
+            format=self.format,
+            quantization=self.quantization,
+            architecture=self.model.config.model_type,
+            n_params=sum(p.numel() for p in self.model.parameters()),
+            n_ctx=self.n_ctx,
+            n_ctx_train=self.n_ctx_train,
+            n_vocab=self.n_vocab,
+            threads=self.threads,
+        )
+
+    def close(self) -> None:
+        self.model = None
+        self._cache = None

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_models import write_tiny_checkpoint, write_tiny_gguf  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Keep the llama.cpp probe cache of the tests away from the user's."""
+    patcher = pytest.MonkeyPatch()
+    patcher.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    yield
+    patcher.undo()
+
+
+@pytest.fixture(scope="session")
+def default_gguf() -> Path:
+    from infir_edge.models.sources import default_model_path
+
+    return default_model_path()
+
+
+@pytest.fixture(scope="session")
+def llama_engine():
+    import infir_edge
+
+    with infir_edge.load("default", n_ctx=2048) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session")
+def default_checkpoint(tmp_path_factory) -> Path:
+    """The embedded default converted to a Hugging Face checkpoint (~30 s), once per session."""
+    from infir_edge.models.convert import gguf_to_checkpoint
+
+    return gguf_to_checkpoint("default", tmp_path_factory.mktemp("checkpoints") / "smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def torch_engine(default_checkpoint):
+    import infir_edge
+
+    with infir_edge.load(default_checkpoint, n_ctx=2048) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory) -> Path:
+    return write_tiny_gguf(tmp_path_factory.mktemp("tiny") / "tiny.gguf")
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, default_checkpoint) -> Path:
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny-llama", default_checkpoint)

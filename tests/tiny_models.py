@@ -1,0 +1,107 @@
+"""Tiny random-init models for fast tests: a GGUF llama.cpp loads and a checkpoint transformers loads,
+both with the real SmolLM2 vocabulary and chat template so tokenization and templates are the real ones."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import gguf
+import numpy as np
+
+from infir_edge.models.gguf_model import inspect_gguf
+from infir_edge.models.sources import default_model_path
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
+
+
+def write_tiny_gguf(
+    path: Path,
+    *,
+    n_embd: int = 64,
+    n_layer: int = 2,
+    n_head: int = 4,
+    n_head_kv: int = 2,
+    n_ff: int = 128,
+    seed: int = 0,
+    tokens: list[str] | None = None,
+    block_count: int | None = None,
+) -> Path:
+    """A 2-layer llama GGUF (f16 embedding, f32 rest) with the default model's tokenizer metadata."""
+    meta = inspect_gguf(default_model_path()).header.metadata
+    tokens = tokens if tokens is not None else meta["tokenizer.ggml.tokens"]
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_context_length(512)
+    writer.add_embedding_length(n_embd)
+    writer.add_block_count(block_count if block_count is not None else n_layer)
+    writer.add_feed_forward_length(n_ff)
+    writer.add_head_count(n_head)
+    writer.add_head_count_kv(n_head_kv)
+    writer.add_rope_freq_base(10000.0)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_dimension_count(n_embd // n_head)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("smollm")
+    writer.add_token_list(tokens)
+    writer.add_token_types(meta["tokenizer.ggml.token_type"])
+    writer.add_token_merges(meta["tokenizer.ggml.merges"])
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_unk_token_id(0)
+    writer.add_pad_token_id(2)
+    writer.add_add_bos_token(False)
+    writer.add_chat_template(meta["tokenizer.chat_template"])
+
+    rng = np.random.default_rng(seed)
+
+    def weight(rows: int, cols: int) -> np.ndarray:
+        return (rng.standard_normal((rows, cols)) * 0.05).astype(np.float32)
+
+    kv_dim = n_embd // n_head * n_head_kv
+    writer.add_tensor("token_embd.weight", weight(len(tokens), n_embd).astype(np.float16))
+    writer.add_tensor("output_norm.weight", np.ones(n_embd, dtype=np.float32))
+    for i in range(n_layer):
+        block = {
+            "attn_norm.weight": np.ones(n_embd, dtype=np.float32),
+            "attn_q.weight": weight(n_embd, n_embd),
+            "attn_k.weight": weight(kv_dim, n_embd),
+            "attn_v.weight": weight(kv_dim, n_embd),
+            "attn_output.weight": weight(n_embd, n_embd),
+            "ffn_norm.weight": np.ones(n_embd, dtype=np.float32),
+            "ffn_gate.weight": weight(n_ff, n_embd),
+            "ffn_up.weight": weight(n_ff, n_embd),
+            "ffn_down.weight": weight(n_embd, n_ff),
+        }
+        for name, tensor in block.items():
+            writer.add_tensor(f"blk.{i}.{name}", tensor)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def write_tiny_checkpoint(path: Path, tokenizer_dir: Path, *, seed: int = 0) -> Path:
+    """A 2-layer random-init LlamaForCausalLM with the tokenizer files of `tokenizer_dir`."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        bos_token_id=1,
+        eos_token_id=2,
+    )
+    LlamaForCausalLM(config).save_pretrained(path)
+    for name in TOKENIZER_FILES:
+        if (tokenizer_dir / name).exists():
+            shutil.copy(tokenizer_dir / name, path / name)
+    return path
