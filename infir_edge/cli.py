@@ -132,7 +132,9 @@ def _stream_fitting(engine, history: list[dict], config):
 
 def cmd_reason(args) -> int:
     with _load(args) as engine:
-        result = engine.reason(args.question, votes=args.votes, budget=args.budget, answer_format=args.format, seed=args.seed)
+        result = engine.reason(
+            args.question, votes=args.votes, budget=args.budget, answer_format=args.format, seed=args.seed
+        )
     if args.json:
         print(json.dumps({"answer": result.answer, "votes": result.votes, "steps": result.steps,
                           "chains": result.chains, "budget_exhausted": result.budget_exhausted}, indent=2))

@@ -28,6 +28,12 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         raise
 
 
+def refuse_existing(out: str | Path, *, overwrite: bool) -> None:
+    """Fail early, before any long work, if `out` exists and may not be replaced."""
+    if Path(out).exists() and not overwrite:
+        raise InvalidRequestError(f"{out} already exists (pass --overwrite / overwrite=True to replace it)")
+
+
 @contextlib.contextmanager
 def atomic_directory(out: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary directory beside `out`; on success it becomes `out`, on failure it is removed.
@@ -35,8 +41,7 @@ def atomic_directory(out: str | Path, *, overwrite: bool = False) -> Iterator[Pa
     An existing `out` is refused unless `overwrite`, and then replaced only once the new one is complete.
     """
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise InvalidRequestError(f"{out} already exists (pass --overwrite / overwrite=True to replace it)")
+    refuse_existing(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     umask = os.umask(0)

@@ -117,12 +117,13 @@ def reason(
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
     messages.append({"role": "user", "content": f"{question.strip()}\n\n{INSTRUCTION[fmt]}"})
     prompt = engine.apply_chat_template(messages)
-    max_tokens = budget if budget is not None else engine.n_ctx - len(engine.tokenize(prompt)) - FORCED_ANSWER_TOKENS.get(fmt, 48)
+    if budget is None:  # think until the context is full, keeping room for a forced answer
+        budget = engine.n_ctx - len(engine.tokenize(prompt)) - FORCED_ANSWER_TOKENS.get(fmt, 48)
 
     result = Reasoning(answer=None, steps="")
     answers: list[str | None] = []
     for i in range(votes):
-        config = GenerationConfig(max_new_tokens=max_tokens, temperature=temperature, seed=seed + i)
+        config = GenerationConfig(max_new_tokens=budget, temperature=temperature, seed=seed + i)
         chain = engine.generate(prompt, config)
         text = chain.text
         answer = extract_answer(text, fmt)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from infir_edge.errors import BackendUnavailableError, ModelFormatError
-from infir_edge.files import atomic_directory
+from infir_edge.files import atomic_directory, refuse_existing
 from infir_edge.models.gguf_model import inspect_gguf
 from infir_edge.models.sources import resolve_model
 
@@ -21,9 +21,12 @@ REDUNDANT_FILES = ("tokenizer.model",)
 
 def gguf_to_checkpoint(source: str | Path, out: str | Path, *, overwrite: bool = False, dtype: str = "float32") -> Path:
     """Write the GGUF model `source` (`"default"` or a path) as a checkpoint directory `out`."""
+    refuse_existing(out, overwrite=overwrite)
     model_source = resolve_model(source)
     if model_source.format != "gguf":
-        raise ModelFormatError(f"{model_source.path}: convert --to checkpoint needs a GGUF model, got {model_source.format}")
+        raise ModelFormatError(
+            f"{model_source.path}: convert --to checkpoint needs a GGUF model, got {model_source.format}"
+        )
     gguf = inspect_gguf(model_source.path)
     try:
         import torch
@@ -35,7 +38,7 @@ def gguf_to_checkpoint(source: str | Path, out: str | Path, *, overwrite: bool =
     try:
         tokenizer = AutoTokenizer.from_pretrained(**where)
         model = AutoModelForCausalLM.from_pretrained(**where, dtype=getattr(torch, dtype))
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+    except Exception as e:  # safetensors, tokenizers and config errors have no common base
         raise ModelFormatError(f"{gguf.path}: transformers could not read this GGUF: {e}") from None
     align_tokenizer_with_gguf(tokenizer, gguf)
     model.generation_config.eos_token_id = sorted(_end_of_generation_ids(gguf))
@@ -58,7 +61,8 @@ def align_tokenizer_with_gguf(tokenizer, gguf) -> None:
     """
     meta = gguf.header.metadata
     tokens = meta["tokenizer.ggml.tokens"]
-    for attribute, key in (("bos_token", "bos"), ("eos_token", "eos"), ("unk_token", "unknown"), ("pad_token", "padding")):
+    special = (("bos_token", "bos"), ("eos_token", "eos"), ("unk_token", "unknown"), ("pad_token", "padding"))
+    for attribute, key in special:
         token_id = meta.get(f"tokenizer.ggml.{key}_token_id")
         if isinstance(token_id, int):
             setattr(tokenizer, attribute, tokens[token_id])

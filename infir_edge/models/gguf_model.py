@@ -68,6 +68,9 @@ def _check_vocabulary(header: GGUFHeader, n_vocab_tensor: int, fail) -> int:
     n_vocab = len(tokens)
     if n_vocab != n_vocab_tensor:
         raise fail(f"the vocabulary has {n_vocab} tokens but token_embd.weight has {n_vocab_tensor} rows")
+    if any("\x00" in t for t in tokens):
+        # llama.cpp reads token text as C strings: a NUL cuts a token short and makes a duplicate
+        raise fail("a token of the vocabulary contains a NUL byte")
     if len(set(tokens)) != n_vocab:
         seen: set[str] = set()
         duplicate = next(t for t in tokens if t in seen or seen.add(t))

@@ -56,7 +56,9 @@ def _sniff_file(path: Path) -> str:
         if head[:1] != b"\x08":  # a ModelProto starts with field 1, ir_version, as a varint
             raise ModelFormatError(f"{path}: not an ONNX model (it does not start with a ModelProto)")
         return "onnx"
-    raise ModelFormatError(f"{path}: unknown model format (expected a .gguf, .onnx or .pte file or a checkpoint directory)")
+    raise ModelFormatError(
+        f"{path}: unknown model format (expected a .gguf, .onnx or .pte file or a checkpoint directory)"
+    )
 
 
 def _check_checkpoint(path: Path) -> None:

@@ -76,6 +76,7 @@ class Engine(ABC):
     @abstractmethod
     def info(self) -> EngineInfo: ...
 
+    @abstractmethod
     def close(self) -> None:
         """Free the model's memory. The engine is unusable afterwards."""
 

@@ -9,6 +9,7 @@ is remembered (path, size, mtime) so later loads skip the probe.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -192,10 +193,8 @@ def ensure_loadable(path: Path) -> None:
         reason = _last_error_line(proc.stderr)
         raise ModelFormatError(f"{path}: llama.cpp {how} loading this file" + (f": {reason}" if reason else ""))
     cache[key] = True
-    try:
+    with contextlib.suppress(OSError):  # a read-only home only costs the probe again next time
         atomic_write_text(_probe_cache_file(), json.dumps(dict(list(cache.items())[-256:])))
-    except OSError:
-        pass  # a read-only home only costs the probe again next time
 
 
 def _last_error_line(stderr: str) -> str:

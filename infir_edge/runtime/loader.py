@@ -40,6 +40,8 @@ def load(
         )
     module_name, class_name, formats = BACKENDS[name]
     if source.format not in formats:
-        raise InvalidRequestError(f"backend '{name}' cannot run a {source.format} model (it runs: {', '.join(formats)})")
+        raise InvalidRequestError(
+            f"backend '{name}' cannot run a {source.format} model (it runs: {', '.join(formats)})"
+        )
     engine_class = getattr(importlib.import_module(module_name), class_name)
     return engine_class(source.path, n_ctx=n_ctx, threads=threads, **backend_options)

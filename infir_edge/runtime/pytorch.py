@@ -88,7 +88,7 @@ class TorchEngine(Engine):
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(**where)
             self.model = transformers.AutoModelForCausalLM.from_pretrained(**where, dtype=getattr(torch, dtype))
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError, AttributeError) as e:
+        except Exception as e:  # safetensors, tokenizers and config errors have no common base
             raise ModelFormatError(f"{self.path}: transformers could not load the model: {e}") from None
         if gguf is not None:
             align_tokenizer_with_gguf(self.tokenizer, gguf)

@@ -1,0 +1,96 @@
+"""The llama.cpp backend on the embedded 135M model, through the Engine API."""
+
+from __future__ import annotations
+
+import pytest
+
+import infir_edge
+from infir_edge.errors import ContextOverflowError, InvalidRequestError
+from infir_edge.runtime.resources import physical_cores
+
+CHAT = [{"role": "user", "content": "Name three colours of the rainbow."}]
+
+
+def test_greedy_continuation_of_a_fact(llama_engine):
+    generation = llama_engine.generate("The capital of France is", max_new_tokens=12)
+    assert "Paris" in generation.text
+    assert generation.finish_reason == "length"
+    assert len(generation.token_ids) == 12
+
+
+@pytest.mark.parametrize("prompt", ["The capital of France is", CHAT], ids=["text", "chat"])
+def test_stream_joins_to_generate(llama_engine, prompt):
+    config = infir_edge.GenerationConfig(max_new_tokens=48)
+    pieces = list(llama_engine.stream(prompt, config))
+    assert len(pieces) > 1
+    assert "".join(pieces) == llama_engine.generate(prompt, config).text
+
+
+def test_chat_reply_ends_at_end_of_turn(llama_engine):
+    generation = llama_engine.generate(CHAT, max_new_tokens=200)
+    assert generation.finish_reason == "stop"
+    assert "<|im_end|>" not in generation.text
+
+
+def test_stop_string_ends_generation_and_is_not_emitted(llama_engine):
+    full = llama_engine.generate("The capital of France is", max_new_tokens=12).text
+    stop = full.split()[1]  # a word the model will produce, after the first
+    generation = llama_engine.generate("The capital of France is", max_new_tokens=12, stop=[stop])
+    assert generation.finish_reason == "stop"
+    assert generation.text == full[: full.index(stop)]
+
+
+def test_stream_of_unicode_has_no_broken_characters(llama_engine):
+    prompt = [{"role": "user", "content": "Write the Japanese word for thank you, in Japanese characters."}]
+    pieces = list(llama_engine.stream(prompt, max_new_tokens=40))
+    assert all("\ufffd" not in piece for piece in pieces)
+
+
+def test_prompt_longer_than_the_context_is_refused(llama_engine):
+    prompt = "word " * 2100
+    with pytest.raises(ContextOverflowError) as caught:
+        llama_engine.generate(prompt, max_new_tokens=16)
+    message = str(caught.value)
+    assert "2048" in message and str(caught.value.prompt_tokens) in message
+
+
+def test_prompt_plus_new_tokens_over_the_context_is_refused(llama_engine):
+    prompt = "word " * 1000
+    with pytest.raises(ContextOverflowError):
+        llama_engine.generate(prompt, max_new_tokens=1500)
+
+
+def test_sampling_with_a_seed_is_reproducible(llama_engine):
+    config = infir_edge.GenerationConfig(max_new_tokens=24, temperature=0.9, top_p=0.95, seed=7)
+    first, second = (llama_engine.generate("Once upon a time", config).text for _ in range(2))
+    assert first == second
+
+
+def test_timings_are_measured(llama_engine):
+    timings = llama_engine.generate("The history of the bicycle", max_new_tokens=16).timings
+    assert timings.prompt_tokens > 0 and timings.generated_tokens == 16
+    assert timings.prefill_tokens_per_s > 0 and timings.decode_tokens_per_s > 0
+    assert 0 < timings.ttft_s <= timings.total_s
+
+
+def test_a_second_stream_in_the_same_thread_is_refused(llama_engine):
+    first = llama_engine.stream("Hello", max_new_tokens=8)
+    next(first)
+    with pytest.raises(InvalidRequestError, match="still streaming"):
+        llama_engine.generate("Hello", max_new_tokens=4)
+    first.close()
+    assert llama_engine.generate("Hello", max_new_tokens=4).text
+
+
+def test_info_describes_the_model(llama_engine):
+    info = llama_engine.info()
+    assert (info.backend, info.format, info.quantization) == ("llamacpp", "gguf", "Q4_1")
+    assert info.n_ctx == 2048 and info.n_ctx_train == 8192 and info.n_vocab == 49152
+    assert info.threads == physical_cores()
+
+
+def test_tokenize_roundtrip(llama_engine):
+    text = "<|im_start|>user\n  x = 12345;  # ünïcödé 日本\n"
+    ids = llama_engine.tokenize(text)
+    assert ids[0] == 1  # <|im_start|> parsed as the special token
+    assert llama_engine.detokenize(ids) == text

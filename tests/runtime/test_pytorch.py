@@ -1,0 +1,59 @@
+"""The torch backend on a tiny random-init checkpoint."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+import infir_edge
+from infir_edge.errors import BackendUnavailableError
+
+
+@pytest.fixture(scope="module")
+def tiny_engine(tiny_checkpoint):
+    with infir_edge.load(tiny_checkpoint, n_ctx=256) as engine:
+        yield engine
+
+
+def test_stream_joins_to_generate(tiny_engine):
+    config = infir_edge.GenerationConfig(max_new_tokens=16)
+    pieces = list(tiny_engine.stream("Hello there", config))
+    generation = tiny_engine.generate("Hello there", config)
+    assert "".join(pieces) == generation.text
+    assert len(generation.token_ids) == 16
+
+
+def test_kv_cache_decoding_matches_a_full_forward(tiny_engine):
+    generation = tiny_engine.generate("The quick brown fox", max_new_tokens=8)
+    ids = tiny_engine.tokenize("The quick brown fox") + generation.token_ids
+    full = tiny_engine.teacher_forced_logits(ids)
+    prompt_len = len(ids) - 8
+    assert full[prompt_len - 1 : -1].argmax(axis=-1).tolist() == generation.token_ids
+
+
+def test_chat_uses_the_checkpoint_template(tiny_engine):
+    text = tiny_engine.apply_chat_template([{"role": "user", "content": "hi"}])
+    assert text.endswith("<|im_start|>assistant\n")
+
+
+def test_info_reports_the_checkpoint(tiny_engine, tiny_checkpoint):
+    info = tiny_engine.info()
+    assert (info.backend, info.format, info.architecture) == ("torch", "checkpoint", "llama")
+    assert info.n_ctx == 256 and info.n_vocab == 49152
+
+
+def test_missing_torch_names_the_extra(tiny_checkpoint, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` raise ImportError
+    with pytest.raises(BackendUnavailableError, match=r"infir-edge\[torch\]"):
+        infir_edge.load(tiny_checkpoint)
+
+
+def test_broken_weights_are_a_format_error(tiny_checkpoint, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in tiny_checkpoint.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    (broken / "model.safetensors").write_bytes(b"garbage" * 100)
+    with pytest.raises(infir_edge.ModelFormatError):
+        infir_edge.load(broken)

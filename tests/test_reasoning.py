@@ -1,0 +1,70 @@
+"""Answer extraction, and reasoning with votes and a budget on the embedded model."""
+
+from __future__ import annotations
+
+import pytest
+
+from infir_edge.errors import InvalidRequestError
+from infir_edge.reasoning import extract_answer, guess_format
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("3 + 5 = 8. The answer is 8.", "8"),
+        ("First 12 * 3 = 36, then 36 - 6 = 30.\nAnswer: 30", "30"),
+        ("So he pays $1,250.50 in total. The answer is $1,250.50", "1250.5"),
+        ("We get \\boxed{42}", "42"),
+        ("The answer is 7 apples, not 9.", "7"),
+        ("no cue here, but 4 then 15", "15"),
+        ("#### -3", "-3"),
+        ("nothing numeric", None),
+    ],
+)
+def test_number_extraction(text, expected):
+    assert extract_answer(text, "number") == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [("Because of X, the answer is (B).", "B"), ("Answer: C", "C"), ("I pick A) since ...", "A")],
+)
+def test_choice_extraction(text, expected):
+    assert extract_answer(text, "choice") == expected
+
+
+def test_code_extraction_takes_the_last_block():
+    text = "Try:\n```python\nx = 1\n```\nBetter:\n```python\ndef f():\n    return 2\n```"
+    assert extract_answer(text, "code") == "def f():\n    return 2"
+
+
+def test_format_is_guessed_from_the_question():
+    assert guess_format("Which is larger?\n(A) 3\n(B) 5") == "choice"
+    assert guess_format("Write a Python function that reverses a list.") == "code"
+    assert guess_format("Tom has 3 apples and eats one. How many are left?") == "number"
+
+
+def test_budget_cuts_the_chain_and_forces_an_answer(llama_engine):
+    result = llama_engine.reason("What is 17 + 25?", budget=6)
+    assert result.budget_exhausted == 1
+    assert "The answer is" in result.steps
+    assert result.answer is not None
+
+
+def test_votes_sample_k_chains_and_count_them(llama_engine):
+    result = llama_engine.reason("What is 6 + 3?", votes=3, budget=48, seed=1)
+    assert len(result.chains) == 3
+    assert sum(result.votes.values()) <= 3
+    assert result.answer is None or result.votes[result.answer] == max(result.votes.values())
+
+
+def test_greedy_reasoning_is_deterministic(llama_engine):
+    a = llama_engine.reason("What is 10 + 5?", budget=64)
+    b = llama_engine.reason("What is 10 + 5?", budget=64)
+    assert (a.answer, a.steps) == (b.answer, b.steps)
+
+
+@pytest.mark.parametrize("options", [{"votes": 0}, {"budget": 0}, {"answer_format": "poem"}])
+def test_bad_options_are_refused(llama_engine, options):
+    with pytest.raises(InvalidRequestError):
+        llama_engine.reason("What is 1 + 1?", **options)
