@@ -20,7 +20,7 @@ REASONING_EXPECTED = "8"
 
 
 def run_demo(model: str = "default", backend: str | None = None, threads: int | None = None) -> None:
-    console = Console(stderr=True)
+    console = Console(soft_wrap=True, highlight=False)
     with load(model, backend=backend, threads=threads) as engine:
         info = engine.info()
         console.print(f"[bold]model[/] {info.path}\n[bold]backend[/] {info.backend}, {info.format} "
@@ -51,4 +51,4 @@ def run_demo(model: str = "default", backend: str | None = None, threads: int | 
         t = generation.timings
         table.add_row(name, str(t.prompt_tokens), f"{t.prefill_tokens_per_s:.1f}", str(t.generated_tokens),
                       f"{t.decode_tokens_per_s:.1f}", f"{t.ttft_s * 1000:.0f}")
-    Console().print(table)
+    console.print(table)

@@ -1,0 +1,1 @@
+"""Latency, memory and accuracy of every backend and quantization."""
