@@ -20,10 +20,10 @@ def _quiet_libraries() -> None:
     # transformers and torch log import-time chatter to stderr; the CLI's stderr is for errors.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("TORCH_LOGS", "-all")  # torch resets its loggers at import: only this reaches them
     import logging
 
-    for name in ("torch", "torchao", "transformers"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("torchao").setLevel(logging.ERROR)  # optional CUDA kernels it cannot load on a CPU
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
