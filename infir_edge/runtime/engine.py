@@ -55,6 +55,7 @@ class Engine(ABC):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._lock_owner: int | None = None
+        self.closed = False
 
     # ---- what each backend implements -------------------------------------------------------------
     @abstractmethod
@@ -77,8 +78,8 @@ class Engine(ABC):
     def info(self) -> EngineInfo: ...
 
     @abstractmethod
-    def close(self) -> None:
-        """Free the model's memory. The engine is unusable afterwards."""
+    def _free(self) -> None:
+        """Release the runtime's model and context."""
 
     # ---- the shared API ---------------------------------------------------------------------------
     def detokenize(self, token_ids) -> str:
@@ -109,7 +110,10 @@ class Engine(ABC):
 
     def stream(self, prompt, config: GenerationConfig | None = None, **overrides) -> TextStream:
         """Generate, yielding text pieces as they are decoded; `.result` holds the `Generation` at the end."""
-        config = (config or GenerationConfig()).replace(**overrides) if overrides else (config or GenerationConfig())
+        config = config or GenerationConfig()
+        if overrides:
+            config = config.replace(**overrides)
+        self._check_open()
         ids = self.prompt_ids(prompt)
         if len(ids) + config.max_new_tokens > self.n_ctx:
             raise ContextOverflowError(len(ids), config.max_new_tokens, self.n_ctx)
@@ -123,19 +127,35 @@ class Engine(ABC):
 
     def teacher_forced_logits(self, token_ids: list[int]) -> np.ndarray:
         """Next-token logits at every position of `token_ids`, `[T, V]`: what parity checks compare."""
+        self._check_open()
+        token_ids = [int(t) for t in token_ids]
+        if not token_ids or not all(0 <= t < self.n_vocab for t in token_ids):
+            raise InvalidRequestError(f"token_ids must be a non-empty list of ids in [0, {self.n_vocab})")
+        if len(token_ids) > self.n_ctx:
+            raise ContextOverflowError(len(token_ids), 0, self.n_ctx)
         self._acquire()
         try:
-            rows = [np.array(self._prefill(token_ids[:1]), dtype=np.float32)]
-            rows += [np.array(self._decode(t), dtype=np.float32) for t in token_ids[1:]]
+            return self._teacher_forced(token_ids)
         finally:
             self._release()
-        return np.stack(rows)
+
+    def _teacher_forced(self, token_ids: list[int]) -> np.ndarray:
+        # one token at a time through the KV cache; a backend with a batched forward can do better
+        rows = [np.array(self._prefill(token_ids[:1]), dtype=np.float32)]
+        rows += [np.array(self._decode(t), dtype=np.float32) for t in token_ids[1:]]
+        return np.stack(rows)  # [T, V]
 
     def reason(self, question: str, **options):
         """Answer `question` step by step; see `infir_edge.reasoning.reason` for the options."""
         from infir_edge.reasoning import reason
 
         return reason(self, question, **options)
+
+    def close(self) -> None:
+        """Free the model's memory; the engine refuses further requests."""
+        if not self.closed:
+            self.closed = True
+            self._free()
 
     def __enter__(self) -> Engine:
         return self
@@ -144,6 +164,10 @@ class Engine(ABC):
         self.close()
 
     # ---- the decoding loop --------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self.closed:
+            raise InvalidRequestError("this engine is closed; load the model again")
+
     def _acquire(self) -> None:
         # One KV cache, one generation at a time: other threads wait their turn, while a second stream
         # opened in the same thread before the first one ended is refused instead of deadlocking.

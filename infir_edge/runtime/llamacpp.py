@@ -150,10 +150,9 @@ class LlamaCppEngine(Engine):
             threads=self.threads,
         )
 
-    def close(self) -> None:
-        llm, self._llm = getattr(self, "_llm", None), None
-        if llm is not None:
-            llm.close()
+    def _free(self) -> None:
+        self._llm.close()
+        self._llm = None
 
 
 # ---- the child-process probe ---------------------------------------------------------------------------

@@ -146,8 +146,7 @@ class TorchEngine(Engine):
     def _decode(self, token_id: int) -> np.ndarray:
         return self._forward([token_id])
 
-    def teacher_forced_logits(self, token_ids: list[int]) -> np.ndarray:
-        """Logits at every position of `token_ids` in one forward pass, `[T, V]` (for parity checks)."""
+    def _teacher_forced(self, token_ids: list[int]) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
             return self.model(input_ids=torch.tensor([token_ids])).logits[0].float().numpy()
@@ -166,6 +165,6 @@ class TorchEngine(Engine):
             threads=self.threads,
         )
 
-    def close(self) -> None:
+    def _free(self) -> None:
         self.model = None
         self._cache = None

@@ -40,10 +40,22 @@ def test_stop_string_ends_generation_and_is_not_emitted(llama_engine):
     assert generation.text == full[: full.index(stop)]
 
 
-def test_stream_of_unicode_has_no_broken_characters(llama_engine):
+def test_characters_split_over_tokens_stream_whole(llama_engine):
     prompt = [{"role": "user", "content": "Write the Japanese word for thank you, in Japanese characters."}]
+    generation = llama_engine.generate(prompt, max_new_tokens=40)
+    token_bytes = [llama_engine.token_bytes(t) for t in generation.token_ids]
+    assert any(not _is_utf8(b) for b in token_bytes), "the model should emit characters split over tokens"
     pieces = list(llama_engine.stream(prompt, max_new_tokens=40))
     assert all("\ufffd" not in piece for piece in pieces)
+    assert "".join(pieces) == b"".join(token_bytes).decode("utf-8")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def test_prompt_longer_than_the_context_is_refused(llama_engine):

@@ -57,3 +57,15 @@ def test_broken_weights_are_a_format_error(tiny_checkpoint, tmp_path):
     (broken / "model.safetensors").write_bytes(b"garbage" * 100)
     with pytest.raises(infir_edge.ModelFormatError):
         infir_edge.load(broken)
+
+
+def test_closed_engine_refuses_requests(tiny_checkpoint):
+    engine = infir_edge.load(tiny_checkpoint, n_ctx=64)
+    engine.close()
+    with pytest.raises(infir_edge.InvalidRequestError, match="closed"):
+        engine.generate("Hello", max_new_tokens=2)
+
+
+def test_teacher_forcing_refuses_ids_outside_the_vocabulary(tiny_engine):
+    with pytest.raises(infir_edge.InvalidRequestError):
+        tiny_engine.teacher_forced_logits([1, 2, 10**9])
