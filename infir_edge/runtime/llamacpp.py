@@ -180,8 +180,12 @@ def ensure_loadable(path: Path) -> None:
     if cache.get(key):
         return
     command = [sys.executable, "-m", "infir_edge.runtime.llamacpp", "--probe", str(path)]
+    # the child imports this package the way the parent did, wherever it came from
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT_S)
+        proc = subprocess.run(
+            command, capture_output=True, text=True, errors="replace", timeout=PROBE_TIMEOUT_S, env=env
+        )
     except subprocess.TimeoutExpired:
         raise ModelFormatError(f"{path}: llama.cpp did not finish loading it within {PROBE_TIMEOUT_S} s") from None
     if proc.returncode != 0:
