@@ -26,6 +26,13 @@ def _quiet_libraries() -> None:
     logging.getLogger("torchao").setLevel(logging.ERROR)  # optional CUDA kernels it cannot load on a CPU
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one `error:` line and exit 2, like every other refusal."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see '{self.prog} --help')\n")
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", default="default", help="'default', a .gguf file or a checkpoint directory")
     parser.add_argument("--backend", "-b", choices=("llamacpp", "torch"), help="default: by the model's format")
@@ -172,7 +179,7 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="infir-edge", description="Small reasoning models on edge devices.")
+    parser = _Parser(prog="infir-edge", description="Small reasoning models on edge devices.")
     parser.add_argument("--version", action="version", version=f"infir-edge {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -230,6 +237,8 @@ def _version() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _quiet_libraries()
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")  # undecodable input reaches the SDK, which refuses it
     try:
         return args.func(args)
     except InfirEdgeError as e:

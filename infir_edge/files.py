@@ -28,10 +28,16 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         raise
 
 
-def refuse_existing(out: str | Path, *, overwrite: bool) -> None:
-    """Fail early, before any long work, if `out` exists and may not be replaced."""
-    if Path(out).exists() and not overwrite:
+def check_output(out: str | Path, *, overwrite: bool) -> None:
+    """Fail early, before any long work, if `out` exists and may not be replaced, or cannot be written."""
+    out = Path(out)
+    if out.exists() and not overwrite:
         raise InvalidRequestError(f"{out} already exists (pass --overwrite / overwrite=True to replace it)")
+    parent = out.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InvalidRequestError(f"cannot write {out}: {parent} is not a writable directory")
 
 
 @contextlib.contextmanager
@@ -41,7 +47,7 @@ def atomic_directory(out: str | Path, *, overwrite: bool = False) -> Iterator[Pa
     An existing `out` is refused unless `overwrite`, and then replaced only once the new one is complete.
     """
     out = Path(out)
-    refuse_existing(out, overwrite=overwrite)
+    check_output(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     umask = os.umask(0)

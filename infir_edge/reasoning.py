@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from infir_edge.errors import InvalidRequestError
+from infir_edge.errors import ContextOverflowError, InvalidRequestError
 from infir_edge.runtime.generation import GenerationConfig
 
 AnswerFormat = Literal["auto", "number", "choice", "code", "text"]
@@ -27,6 +27,7 @@ INSTRUCTION = {
 ANSWER_CUE = "\nThe answer is"  # appended when the budget runs out, to force the answer out
 CODE_CUE = "\n```python\n"
 FORCED_ANSWER_TOKENS = {"code": 192}  # tokens for a forced answer; 48 for anything but code
+RETOKENIZE_MARGIN = 16
 
 _NUMBER = r"-?\$?\d[\d,]*(?:\.\d+)?"
 _CUED = re.compile(r"(?:answer is|answer:|=>|####)\s*:?\s*(.+)", re.IGNORECASE)
@@ -70,7 +71,7 @@ def extract_answer(text: str, answer_format: AnswerFormat) -> str | None:
     cued = [m.group(1) for m in _CUED.finditer(text)] + _BOXED.findall(text)
     if answer_format == "number":
         for candidate in reversed(cued):
-            number = normalize_number(candidate)
+            number = normalize_number(candidate.split("=")[-1])  # "The answer is 12 + 30 = 42" -> 42
             if number is not None:
                 return number
         numbers = re.findall(_NUMBER, text)
@@ -104,21 +105,31 @@ def reason(
     """
     if not isinstance(question, str) or not question.strip():
         raise InvalidRequestError("the question is empty")
-    if not isinstance(votes, int) or votes < 1:
+    if not _positive_int(votes):
         raise InvalidRequestError(f"votes must be an integer >= 1, got {votes!r}")
-    if budget is not None and (not isinstance(budget, int) or budget < 1):
+    if budget is not None and not _positive_int(budget):
         raise InvalidRequestError(f"budget must be an integer >= 1 or None, got {budget!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidRequestError(f"seed must be an integer >= 0, got {seed!r}")
+    if not isinstance(answer_format, str) or answer_format not in ("auto", *INSTRUCTION):
+        choices = ", ".join(("auto", *INSTRUCTION))
+        raise InvalidRequestError(f"answer_format must be one of {choices}; got {answer_format!r}")
     fmt = guess_format(question) if answer_format == "auto" else answer_format
-    if fmt not in INSTRUCTION:
-        raise InvalidRequestError(f"answer_format must be one of auto, {', '.join(INSTRUCTION)}")
     if temperature is None:
         temperature = 0.0 if votes == 1 else 0.7
 
     messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
     messages.append({"role": "user", "content": f"{question.strip()}\n\n{INSTRUCTION[fmt]}"})
     prompt = engine.apply_chat_template(messages)
-    if budget is None:  # think until the context is full, keeping room for a forced answer
-        budget = engine.n_ctx - len(engine.tokenize(prompt)) - FORCED_ANSWER_TOKENS.get(fmt, 48)
+    # a cut chain is sent back as text with the cue and a forced answer after it: keep room for both, and
+    # a margin because re-tokenizing generated text need not give back exactly the same tokens
+    prompt_tokens = len(engine.tokenize(prompt))
+    reserve = len(engine.tokenize(_cue(fmt), add_special=False)) + _forced_tokens(fmt) + RETOKENIZE_MARGIN
+    room = engine.n_ctx - prompt_tokens - reserve
+    if budget is None:  # think until the context is full
+        budget = room
+    if budget < 1 or budget > room:
+        raise ContextOverflowError(prompt_tokens, max(budget, 1) + reserve, engine.n_ctx)
 
     result = Reasoning(answer=None, steps="")
     answers: list[str | None] = []
@@ -146,9 +157,25 @@ def reason(
     return result
 
 
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _cue(fmt: AnswerFormat) -> str:
+    return CODE_CUE if fmt == "code" else ANSWER_CUE
+
+
+def _forced_tokens(fmt: AnswerFormat) -> int:
+    return FORCED_ANSWER_TOKENS.get(fmt, 48)
+
+
 def _force_answer(engine, prompt_so_far: str, fmt: AnswerFormat) -> str:
     """Close a cut chain: append the answer cue and let the model say only the answer; return both."""
-    cue, stop = (CODE_CUE, ("```",)) if fmt == "code" else (ANSWER_CUE, ("\n",))
-    max_new_tokens = FORCED_ANSWER_TOKENS.get(fmt, 48)
+    cue = _cue(fmt)
+    room = engine.n_ctx - len(engine.tokenize(prompt_so_far + cue))
+    max_new_tokens = min(_forced_tokens(fmt), room)
+    if max_new_tokens < 1:
+        return ""
+    stop = ("```",) if fmt == "code" else ("\n",)
     forced = engine.generate(prompt_so_far + cue, max_new_tokens=max_new_tokens, stop=stop).text
     return cue + forced + ("\n```" if fmt == "code" else "")

@@ -66,8 +66,17 @@ def test_overlong_prompt_exits_2():
 
 
 def test_unknown_flag_is_a_usage_error():
-    proc = run("generate", "--no-such-flag", "x")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert_clean_error(run("generate", "--no-such-flag", "x"))
+
+
+def test_output_under_a_file_is_refused_before_loading(tmp_path):
+    (tmp_path / "file").write_text("x")
+    assert_clean_error(run("convert", "default", "--to", "checkpoint", "--out", str(tmp_path / "file" / "out")))
+
+
+def test_undecodable_stdin_is_refused():
+    proc = subprocess.run([str(SCRIPT), "generate", "-n", "2", "-"], input=b"caf\xe9 \xff\n", capture_output=True)
+    assert proc.returncode == 2 and proc.stderr.decode().startswith("error: ")
 
 
 def test_info_json():

@@ -68,3 +68,57 @@ def test_greedy_reasoning_is_deterministic(llama_engine):
 def test_bad_options_are_refused(llama_engine, options):
     with pytest.raises(InvalidRequestError):
         llama_engine.reason("What is 1 + 1?", **options)
+
+
+class ScriptedEngine:
+    """Answers generate() calls from a script, to test the voting arithmetic on known chains."""
+
+    n_ctx = 4096
+
+    def __init__(self, chains: list[str]) -> None:
+        self.chains = iter(chains)
+
+    def apply_chat_template(self, messages) -> str:
+        return messages[-1]["content"]
+
+    def tokenize(self, text: str, add_special: bool = True) -> list[int]:
+        return list(range(len(text.split())))
+
+    def generate(self, prompt, config=None, **overrides):
+        from infir_edge.runtime.generation import Generation
+
+        return Generation(text=next(self.chains), finish_reason="stop")
+
+
+def test_majority_wins_and_ties_go_to_the_earliest_chain():
+    from infir_edge.reasoning import reason
+
+    chains = ["The answer is 5.", "The answer is 7.", "The answer is 7.", "no idea", "The answer is 5."]
+    result = reason(ScriptedEngine(chains), "What is 2 + 5?", votes=5)
+    assert result.votes == {"5": 2, "7": 2}
+    assert result.answer == "5" and result.steps == chains[0]
+
+
+def test_equals_sign_in_the_cued_line():
+    assert extract_answer("The answer is 12 + 30 = 42.", "number") == "42"
+
+
+def test_budget_that_cannot_fit_is_refused_up_front(llama_engine):
+    from infir_edge.errors import ContextOverflowError
+
+    with pytest.raises(ContextOverflowError):
+        llama_engine.reason("What is 1 + 1?", budget=llama_engine.n_ctx)
+
+
+def test_unbounded_thinking_fits_a_small_context():
+    import infir_edge
+
+    with infir_edge.load("default", n_ctx=160) as engine:
+        result = engine.reason("Describe, step by step, how to add 123 and 456.", budget=None)
+    assert result.steps
+
+
+@pytest.mark.parametrize("options", [{"seed": None}, {"seed": -1}, {"answer_format": ["number"]}, {"votes": True}])
+def test_malformed_options_are_refused(llama_engine, options):
+    with pytest.raises(InvalidRequestError):
+        llama_engine.reason("What is 1 + 1?", **options)

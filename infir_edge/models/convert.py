@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from infir_edge.errors import BackendUnavailableError, ModelFormatError
-from infir_edge.files import atomic_directory, refuse_existing
+from infir_edge.errors import BackendUnavailableError, InvalidRequestError, ModelFormatError
+from infir_edge.files import atomic_directory, check_output
 from infir_edge.models.gguf_model import inspect_gguf
 from infir_edge.models.sources import resolve_model
 
@@ -21,7 +21,7 @@ REDUNDANT_FILES = ("tokenizer.model",)
 
 def gguf_to_checkpoint(source: str | Path, out: str | Path, *, overwrite: bool = False, dtype: str = "float32") -> Path:
     """Write the GGUF model `source` (`"default"` or a path) as a checkpoint directory `out`."""
-    refuse_existing(out, overwrite=overwrite)
+    check_output(out, overwrite=overwrite)
     model_source = resolve_model(source)
     if model_source.format != "gguf":
         raise ModelFormatError(
@@ -41,15 +41,18 @@ def gguf_to_checkpoint(source: str | Path, out: str | Path, *, overwrite: bool =
     except Exception as e:  # safetensors, tokenizers and config errors have no common base
         raise ModelFormatError(f"{gguf.path}: transformers could not read this GGUF: {e}") from None
     align_tokenizer_with_gguf(tokenizer, gguf)
-    model.generation_config.eos_token_id = sorted(_end_of_generation_ids(gguf))
+    model.generation_config.eos_token_id = sorted(end_of_generation_ids(gguf))
 
-    with atomic_directory(out, overwrite=overwrite) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        for name in REDUNDANT_FILES:
-            (tmp / name).unlink(missing_ok=True)
-        provenance = {"source": str(gguf.path), "format": "gguf", "quantization": gguf.quantization}
-        (tmp / "infir_edge_source.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    try:
+        with atomic_directory(out, overwrite=overwrite) as tmp:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            for name in REDUNDANT_FILES:
+                (tmp / name).unlink(missing_ok=True)
+            provenance = {"source": str(gguf.path), "format": "gguf", "quantization": gguf.quantization}
+            (tmp / "infir_edge_source.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    except OSError as e:  # a full disk, a permission that changed meanwhile
+        raise InvalidRequestError(f"cannot write {out}: {e.strerror or e}") from None
     return Path(out)
 
 
@@ -72,7 +75,7 @@ def align_tokenizer_with_gguf(tokenizer, gguf) -> None:
         tokenizer.chat_template = gguf.chat_template
 
 
-def _end_of_generation_ids(gguf) -> set[int]:
+def end_of_generation_ids(gguf) -> set[int]:
     """EOS plus the end-of-turn tokens llama.cpp also stops on (ChatML's <|im_end|>, Llama-3's <|eot_id|>)."""
     tokens = gguf.header.metadata["tokenizer.ggml.tokens"]
     ids = {gguf.eos_token_id} if gguf.eos_token_id is not None else set()

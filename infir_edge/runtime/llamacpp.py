@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from infir_edge.errors import BackendError, BackendUnavailableError, InvalidRequestError, ModelFormatError
+from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
 from infir_edge.files import atomic_write_text
 from infir_edge.models.gguf_model import GGUFModelInfo, inspect_gguf
 from infir_edge.runtime.engine import Engine, EngineInfo
-from infir_edge.runtime.resources import default_context_length, physical_cores
+from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 PROBE_TIMEOUT_S = 120
 SPECIAL_TOKEN_TYPES = (3, 4)  # llama.cpp token types CONTROL and USER_DEFINED
@@ -56,13 +56,9 @@ class LlamaCppEngine(Engine):
         llama_cpp = _import_llama_cpp()
         if probe:
             ensure_loadable(self.path)
-        self.threads = threads or physical_cores()
+        self.threads = resolve_threads(threads)
         kv_bytes_per_token = 2 * 2 * self.gguf.n_layer * self.gguf.n_head_kv * self.gguf.head_dim  # K+V, f16
-        self.n_ctx = n_ctx or default_context_length(self.gguf.n_ctx_train, kv_bytes_per_token)
-        if not isinstance(self.n_ctx, int) or self.n_ctx < 8:
-            raise InvalidRequestError(f"n_ctx must be an integer >= 8, got {self.n_ctx!r}")
-        if not isinstance(self.threads, int) or self.threads < 1:
-            raise InvalidRequestError(f"threads must be an integer >= 1, got {self.threads!r}")
+        self.n_ctx = resolve_context_length(n_ctx, self.gguf.n_ctx_train, kv_bytes_per_token)
         try:
             self._llm = llama_cpp.Llama(
                 model_path=str(self.path),
@@ -76,6 +72,8 @@ class LlamaCppEngine(Engine):
             )
         except (ValueError, RuntimeError) as e:
             raise ModelFormatError(f"{self.path}: llama.cpp could not load the model: {e}") from None
+        if self._llm.n_ctx() < self.n_ctx:  # llama.cpp may round up (to a multiple of 256), never down
+            raise BackendError(f"llama.cpp made a context of {self._llm.n_ctx()} tokens, not {self.n_ctx}")
         self._lib = llama_cpp
         self._ctx = self._llm._ctx.ctx
         self._vocab = self._llm._model.vocab
@@ -96,16 +94,14 @@ class LlamaCppEngine(Engine):
         return frozenset(t for t in candidates if self._lib.llama_vocab_is_eog(self._vocab, t))
 
     # ---- backend primitives ------------------------------------------------------------------------
-    def tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
+    def _tokenize(self, text: str, add_special: bool) -> list[int]:
         data = text.encode("utf-8")
         add_bos = add_special and self._add_bos
         return self._llm.tokenize(data, add_bos=add_bos, special=True) if data or add_bos else []
 
-    def token_bytes(self, token_id: int) -> bytes:
+    def _token_bytes(self, token_id: int) -> bytes:
         piece = self._piece_cache.get(token_id)
         if piece is None:
-            if not 0 <= token_id < self.n_vocab:
-                raise InvalidRequestError(f"token id {token_id} is outside the vocabulary of {self.n_vocab}")
             size = 64
             while True:
                 buf = ctypes.create_string_buffer(size)
@@ -168,9 +164,10 @@ def _probe_key(path: Path) -> str:
 
 def _load_probe_cache() -> dict:
     try:
-        return json.loads(_probe_cache_file().read_text())
+        cache = json.loads(_probe_cache_file().read_text())
     except (OSError, ValueError):
         return {}
+    return cache if isinstance(cache, dict) else {}
 
 
 def ensure_loadable(path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 from pathlib import Path
 
 from infir_edge.errors import InvalidRequestError
@@ -44,4 +45,8 @@ def load(
             f"backend '{name}' cannot run a {source.format} model (it runs: {', '.join(formats)})"
         )
     engine_class = getattr(importlib.import_module(module_name), class_name)
+    try:
+        inspect.signature(engine_class).bind(source.path, n_ctx=n_ctx, threads=threads, **backend_options)
+    except TypeError as e:
+        raise InvalidRequestError(f"backend '{name}' does not take these options: {e}") from None
     return engine_class(source.path, n_ctx=n_ctx, threads=threads, **backend_options)

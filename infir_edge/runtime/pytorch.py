@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from infir_edge.errors import BackendUnavailableError, InvalidRequestError, ModelFormatError
-from infir_edge.models.convert import align_tokenizer_with_gguf
+from infir_edge.models.convert import align_tokenizer_with_gguf, end_of_generation_ids
 from infir_edge.models.gguf_model import inspect_gguf
 from infir_edge.runtime.engine import Engine, EngineInfo
-from infir_edge.runtime.resources import default_context_length, physical_cores
+from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -72,9 +72,7 @@ class TorchEngine(Engine):
         if dtype not in DTYPES:
             raise InvalidRequestError(f"dtype must be one of {DTYPES}, got {dtype!r}")
         self.path = Path(path)
-        self.threads = threads or physical_cores()
-        if not isinstance(self.threads, int) or self.threads < 1:
-            raise InvalidRequestError(f"threads must be an integer >= 1, got {self.threads!r}")
+        self.threads = resolve_threads(threads)
         torch.set_num_threads(self.threads)
         self._torch = torch
         self.format, self.quantization, gguf = "checkpoint", dtype, None
@@ -100,12 +98,12 @@ class TorchEngine(Engine):
         n_kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
         element = torch.finfo(getattr(torch, dtype)).bits // 8
         kv_bytes_per_token = 2 * config.num_hidden_layers * n_kv_heads * head_dim * element
-        self.n_ctx = n_ctx or default_context_length(self.n_ctx_train, kv_bytes_per_token)
-        if not isinstance(self.n_ctx, int) or self.n_ctx < 8:
-            raise InvalidRequestError(f"n_ctx must be an integer >= 8, got {self.n_ctx!r}")
+        self.n_ctx = resolve_context_length(n_ctx, self.n_ctx_train, kv_bytes_per_token)
         self.chat_template = self.tokenizer.chat_template
         self.bos_token = self.tokenizer.bos_token or ""
         self.eos_token = self.tokenizer.eos_token or ""
+        if gguf is not None:  # stop where llama.cpp stops on the same file
+            self.model.generation_config.eos_token_id = sorted(end_of_generation_ids(gguf))
         self.eog_token_ids = self._end_of_generation_ids()
         self._pieces = token_bytes_table(self.tokenizer)
         self._cache = None
@@ -118,12 +116,10 @@ class TorchEngine(Engine):
         return frozenset(ids)
 
     # ---- backend primitives ------------------------------------------------------------------------
-    def tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
+    def _tokenize(self, text: str, add_special: bool) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=add_special)["input_ids"])
 
-    def token_bytes(self, token_id: int) -> bytes:
-        if not 0 <= token_id < self.n_vocab:
-            raise InvalidRequestError(f"token id {token_id} is outside the vocabulary of {self.n_vocab}")
+    def _token_bytes(self, token_id: int) -> bytes:
         return self._pieces[token_id] if token_id < len(self._pieces) else b""
 
     def _forward(self, token_ids: list[int]) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from infir_edge.errors import BackendError
 from infir_edge.runtime.generation import GenerationConfig
 
 
@@ -36,7 +37,10 @@ class Sampler:
         if cfg.temperature == 0.0:
             return int(np.argmax(logits))
 
-        scaled = logits.astype(np.float64) / cfg.temperature
+        logits = np.nan_to_num(logits.astype(np.float64), nan=-np.inf, posinf=1e30)
+        if not np.isfinite(logits.max()):
+            raise BackendError("the model produced no usable logits (NaN or -inf everywhere: damaged weights?)")
+        scaled = (logits - logits.max()) / cfg.temperature  # <= 0 everywhere, so no overflow at any temperature
         candidates = np.arange(scaled.shape[0])
         if 0 < cfg.top_k < scaled.shape[0]:
             candidates = np.argpartition(scaled, -cfg.top_k)[-cfg.top_k :]

@@ -39,3 +39,11 @@ def test_template_cannot_reach_python_internals():
     template = "{{ messages.__class__.__mro__ }}"
     with pytest.raises(InvalidRequestError):
         render_chat(template, [{"role": "user", "content": "hi"}])
+
+
+def test_a_template_that_fails_in_python_is_a_model_format_error():
+    from infir_edge.errors import ModelFormatError
+
+    template = "{{ messages[0]['content'] * messages[0]['content'] }}"  # str * str: a TypeError inside Jinja
+    with pytest.raises(ModelFormatError, match="chat template failed"):
+        render_chat(template, [{"role": "user", "content": "hi"}])

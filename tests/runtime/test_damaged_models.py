@@ -22,8 +22,9 @@ FUZZ_CASES = 120
 
 
 def _load_and_generate(path) -> None:
-    with infir_edge.load(path, n_ctx=64) as engine:
+    with infir_edge.load(path, n_ctx=128) as engine:
         engine.generate("Hello", max_new_tokens=2)
+        engine.generate([{"role": "user", "content": "Hi"}], max_new_tokens=2)  # the file's chat template
 
 
 @pytest.mark.parametrize(

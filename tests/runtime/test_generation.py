@@ -39,3 +39,13 @@ def test_decode_rate_counts_steps_after_the_first_token():
     timings = Timings(prompt_tokens=10, generated_tokens=11, prefill_s=0.5, decode_s=2.0)
     assert timings.prefill_tokens_per_s == 20.0
     assert timings.decode_tokens_per_s == 5.0
+
+
+@pytest.mark.parametrize("options", [{"seed": -1}, {"stop": 5}, {"max_new_tokens": True}, {"top_k": 1.5}])
+def test_wrong_types_are_refused(options):
+    with pytest.raises(InvalidRequestError):
+        GenerationConfig(**options)
+
+
+def test_no_stop_strings():
+    assert GenerationConfig(stop=None).stop == ()

@@ -106,3 +106,71 @@ def test_tokenize_roundtrip(llama_engine):
     ids = llama_engine.tokenize(text)
     assert ids[0] == 1  # <|im_start|> parsed as the special token
     assert llama_engine.detokenize(ids) == text
+
+
+def test_close_waits_for_a_generation_in_another_thread():
+    import threading
+
+    engine = infir_edge.load("default", n_ctx=512)
+    outcome = {}
+
+    def work():
+        try:
+            outcome["text"] = engine.generate("Once upon a time", max_new_tokens=200).text
+        except infir_edge.InfirEdgeError as e:
+            outcome["error"] = e
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    engine.close()
+    worker.join(timeout=120)
+    assert not worker.is_alive() and outcome
+    with pytest.raises(InvalidRequestError, match="closed"):
+        engine.generate("Hi", max_new_tokens=2)
+
+
+def test_closing_under_an_open_stream_ends_the_stream():
+    engine = infir_edge.load("default", n_ctx=512)
+    stream = engine.stream("Once upon a time", max_new_tokens=50)
+    next(stream)
+    engine.close()
+    with pytest.raises(InvalidRequestError, match="closed"):
+        list(stream)
+    with pytest.raises(InvalidRequestError, match="closed"):
+        engine.tokenize("hello")
+
+
+@pytest.mark.parametrize("options", [{"n_ctx": 2**32 + 64}, {"n_ctx": 4}, {"threads": 100_000}, {"threads": 0}])
+def test_impossible_runtime_options_are_refused(options):
+    with pytest.raises(InvalidRequestError):
+        infir_edge.load("default", **options)
+
+
+def test_unknown_backend_option_is_refused():
+    with pytest.raises(InvalidRequestError, match="does not take"):
+        infir_edge.load("default", foo=1)
+
+
+@pytest.mark.parametrize("model", [None, 5])
+def test_model_must_be_a_name_or_path(model):
+    with pytest.raises(InvalidRequestError):
+        infir_edge.load(model)
+
+
+def test_text_with_lone_surrogates_is_refused(llama_engine):
+    with pytest.raises(InvalidRequestError, match="Unicode"):
+        llama_engine.generate("bad \udcff text", max_new_tokens=2)
+
+
+def test_config_as_a_dict(llama_engine):
+    assert len(llama_engine.generate("Hello", {"max_new_tokens": 3}).token_ids) == 3
+
+
+def test_decode_speed_excludes_the_consumers_time(llama_engine):
+    import time
+
+    fast = llama_engine.generate("The history of the bicycle", max_new_tokens=16).timings.decode_tokens_per_s
+    stream = llama_engine.stream("The history of the bicycle", max_new_tokens=16)
+    for _ in stream:
+        time.sleep(0.02)  # a slow consumer: 20 ms a piece would cap a wall-clock figure at 50 tok/s
+    assert stream.result.timings.decode_tokens_per_s > 0.5 * fast

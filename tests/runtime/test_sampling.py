@@ -55,3 +55,13 @@ def test_repetition_penalty_demotes_seen_tokens():
 def test_padding_past_the_vocabulary_is_ignored():
     padded = np.concatenate([LOGITS, np.full(3, 100.0, dtype=np.float32)])
     assert Sampler(GenerationConfig(), 5)(padded) == 1
+
+
+def test_tiny_temperature_behaves_like_greedy():
+    assert _draws(GenerationConfig(temperature=1e-300, seed=0), n=50) == {1}
+
+
+def test_nan_logits_are_never_chosen():
+    logits = np.array([np.nan, 1.0, np.nan, 0.5, np.nan], dtype=np.float32)
+    sampler = Sampler(GenerationConfig(temperature=1.0, seed=0), 5)
+    assert {sampler(logits) for _ in range(200)} <= {1, 3}
