@@ -31,12 +31,16 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def check_output(out: str | Path, *, overwrite: bool) -> None:
     """Fail early, before any long work, if `out` exists and may not be replaced, or cannot be written."""
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise InvalidRequestError(f"{out} already exists (pass --overwrite / overwrite=True to replace it)")
-    parent = out.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+    try:
+        if out.exists() and not overwrite:
+            raise InvalidRequestError(f"{out} already exists (pass --overwrite / overwrite=True to replace it)")
+        parent = out.absolute().parent
+        while not parent.exists():
+            parent = parent.parent
+        writable = parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
+    except OSError as e:  # a parent we may not even look into
+        raise InvalidRequestError(f"cannot write {out}: {e.strerror or e}") from None
+    if not writable:
         raise InvalidRequestError(f"cannot write {out}: {parent} is not a writable directory")
 
 
