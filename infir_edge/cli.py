@@ -171,6 +171,41 @@ def cmd_convert(args) -> int:
     return EXIT_OK
 
 
+def cmd_export(args) -> int:
+    from infir_edge.export import export
+
+    out = export(args.source, format=args.format, quant=args.quant, out=args.out, overwrite=args.overwrite,
+                 max_context=args.max_context, force=args.force, threads=args.threads)
+    _print_bundle(out)
+    return EXIT_OK
+
+
+def cmd_verify(args) -> int:
+    from infir_edge.errors import VerificationError
+    from infir_edge.export import verify
+
+    figures = verify(args.bundle, threads=args.threads)
+    print(json.dumps(figures, indent=2) if args.json else _figures_line(figures))
+    if not figures["passed"]:
+        raise VerificationError(f"{args.bundle} is below its floor: {_figures_line(figures)}")
+    return EXIT_OK
+
+
+def _figures_line(v: dict) -> str:
+    return (f"top-1 agreement {v['top1_agreement']:.4f} (floor {v['floor']:.2f}), mean KL {v['mean_kl']:.5f}, "
+            f"greedy match {v['greedy_match_tokens']:.1f} tokens, tokenizer agreement {v['tokenizer_agreement']:.2f}")
+
+
+def _print_bundle(out) -> None:
+    from infir_edge.models.bundle import read_manifest
+
+    manifest = read_manifest(out)
+    size = sum(f["bytes"] for f in manifest.files.values())
+    print(f"wrote {out}: {manifest.format} {manifest.quantization}, {size / 2**20:.1f} MiB")
+    forced = " [FORCED: below its floor]" if manifest.verification.get("forced") else ""
+    print(_figures_line(manifest.verification) + forced)
+
+
 def cmd_demo(args) -> int:
     from infir_edge.demo import run_demo
 
@@ -219,6 +254,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("export", help="export a model to a verified bundle (gguf)")
+    p.add_argument("source", help="'default', a checkpoint directory or a .gguf file")
+    p.add_argument("--format", required=True, choices=("gguf",))
+    p.add_argument("--quant", required=True, help="gguf: f32 f16 bf16 q8_0 q4_0 q4_1 q4_k_m q5_k_m q6_k")
+    p.add_argument("--out", required=True, help="the bundle directory to write")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
+    p.add_argument("--max-context", type=int, help="context length to record (default: the model's)")
+    p.add_argument("--force", action="store_true", help="keep a bundle whose verification is below its floor")
+    p.add_argument("--threads", "-t", type=int)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("verify", help="re-run a bundle's verification against its source")
+    p.add_argument("bundle")
+    p.add_argument("--threads", "-t", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("demo", help="the main job on the embedded default model: chat, reasoning, speed")
     p.add_argument("--model", "-m", default="default")

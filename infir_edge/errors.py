@@ -51,3 +51,7 @@ class InvalidRequestError(InfirEdgeError, ValueError):
 
 class BackendError(InfirEdgeError, RuntimeError):
     """The runtime failed while running a model it had accepted (out of memory, a failed evaluation)."""
+
+
+class VerificationError(InfirEdgeError):
+    """An exported model does not compute what its source computes closely enough (below its floor)."""

@@ -12,7 +12,13 @@ import numpy as np
 from infir_edge.models.gguf_model import inspect_gguf
 from infir_edge.models.sources import default_model_path
 
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "chat_template.jinja",
+    "infir_edge_source.json",
+)
 
 
 def write_tiny_gguf(

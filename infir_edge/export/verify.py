@@ -1,0 +1,95 @@
+"""Does the exported bundle still compute the model it came from?
+
+The bundle runs in its own runtime beside the fp32 reference (transformers, the source's weights) on a
+fixed prompt set. Recorded: top-1 agreement (next-token argmax over every position, teacher-forced),
+mean KL divergence of the next-token distributions, how many greedy tokens the two share before they
+part, and whether both tokenize a set of awkward strings identically. Each quantization has a floor on
+top-1 agreement; an export below it fails unless forced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+PROMPTS = (
+    "The capital of France is Paris, and the capital of Germany is Berlin. Both cities",
+    "def fibonacci(n):\n    if n < 2:\n        return n\n    return",
+    "Question: Tom has 3 apples and buys 5 more. How many apples does he have? Answer: Tom has",
+    "The mitochondria is the powerhouse of the cell. It produces energy in the form of",
+    "In 1969, Neil Armstrong became the first person to walk on the Moon. The mission was",
+    "<|im_start|>user\nWrite a haiku about the sea.<|im_end|>\n<|im_start|>assistant\n",
+)
+TOKENIZER_STRINGS = (
+    "1234567890 3.14159 -42 1,000,000 2024-11-25",
+    "spaces:  two   three    four\ttab\nnewline\n\nblank",
+    "ünïcödé café naïve 日本語 한국어 emoji 🙂",
+    "def add(a, b):\n    return a + b  # sum\n",
+    "<|im_start|>user\nWhat is 2+2?<|im_end|>\n",
+)
+GREEDY_TOKENS = 16
+# minimum top-1 agreement per quantization; what a lossless export must keep is near 1.0
+FLOORS = {
+    "f32": 0.95, "fp32": 0.95, "f16": 0.95, "bf16": 0.90,
+    "q8_0": 0.90, "int8": 0.90, "8da8w": 0.90, "q6_k": 0.85, "q5_k_m": 0.80,
+    "q4_0": 0.75, "q4_1": 0.75, "q4_k_m": 0.75, "int4": 0.75, "8da4w": 0.75,
+}
+
+
+@dataclass
+class Verification:
+    top1_agreement: float
+    mean_kl: float
+    greedy_match_tokens: float  # mean over prompts, of GREEDY_TOKENS
+    tokenizer_agreement: float  # fraction of strings tokenized identically
+    floor: float
+    passed: bool
+    prompts: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _kl(reference: np.ndarray, candidate: np.ndarray) -> float:
+    """Mean KL(reference || candidate) over positions, from logits `[T, V]`."""
+    def log_softmax(x):
+        x = x.astype(np.float64)
+        x = x - x.max(axis=-1, keepdims=True)
+        return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+    p_log, q_log = log_softmax(reference), log_softmax(candidate)
+    return float(np.mean(np.sum(np.exp(p_log) * (p_log - q_log), axis=-1)))
+
+
+def _shared_prefix(a: list[int], b: list[int]) -> int:
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return i
+    return min(len(a), len(b))
+
+
+def compare(reference, candidate, quant: str) -> Verification:
+    """Measure `candidate` (an Engine on the bundle) against `reference` (an Engine on the fp32 source)."""
+    same_tokens = [reference.tokenize(s) == candidate.tokenize(s) for s in TOKENIZER_STRINGS]
+    agreements, kls, shared = [], [], []
+    for prompt in PROMPTS:
+        ids = reference.tokenize(prompt)[: candidate.n_ctx]
+        ref_logits = reference.teacher_forced_logits(ids)
+        cand_logits = candidate.teacher_forced_logits(ids)[:, : ref_logits.shape[1]]
+        agreements.append(ref_logits.argmax(-1) == cand_logits.argmax(-1))
+        kls.append(_kl(ref_logits, cand_logits))
+        ref_greedy = reference.generate(prompt, max_new_tokens=GREEDY_TOKENS).token_ids
+        cand_greedy = candidate.generate(prompt, max_new_tokens=GREEDY_TOKENS).token_ids
+        shared.append(_shared_prefix(ref_greedy, cand_greedy))
+    top1 = float(np.mean(np.concatenate(agreements)))
+    floor = FLOORS.get(quant, 0.75)
+    return Verification(
+        top1_agreement=round(top1, 4),
+        mean_kl=round(float(np.mean(kls)), 5),
+        greedy_match_tokens=round(float(np.mean(shared)), 2),
+        tokenizer_agreement=round(float(np.mean(same_tokens)), 4),
+        floor=floor,
+        passed=top1 >= floor and all(same_tokens),
+        prompts=len(PROMPTS),
+    )
