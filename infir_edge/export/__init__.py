@@ -16,7 +16,7 @@ from infir_edge.errors import InvalidRequestError, VerificationError
 from infir_edge.files import atomic_directory, atomic_write_text, check_output
 from infir_edge.models.bundle import Manifest, describe_files, read_manifest
 
-EXPORT_FORMATS = {"gguf": "model.gguf"}
+EXPORT_FORMATS = {"gguf": "model.gguf", "onnx": "model.onnx"}
 VERIFY_CONTEXT = 512  # the verification prompts are short; a small context keeps the check light
 
 
@@ -25,7 +25,21 @@ def _quants(fmt: str) -> tuple[str, ...]:
         from infir_edge.export.gguf import QUANTS
 
         return QUANTS
-    raise InvalidRequestError(f"export format '{fmt}' is not available in this version (available: gguf)")
+    if fmt == "onnx":
+        from infir_edge.export.onnx import QUANTS
+
+        return QUANTS
+    raise InvalidRequestError(f"export format '{fmt}' is not available in this version (available: gguf, onnx)")
+
+
+def _write(fmt: str, src, bundle: Path, quant: str, n_ctx: int) -> dict:
+    if fmt == "gguf":
+        from infir_edge.export.gguf import write_gguf
+
+        return write_gguf(src, bundle / EXPORT_FORMATS[fmt], quant, n_ctx)
+    from infir_edge.export.onnx import write_onnx
+
+    return write_onnx(src, bundle, quant, n_ctx)
 
 
 @contextmanager
@@ -79,9 +93,8 @@ def export(
     with atomic_directory(out, overwrite=overwrite) as tmp:
         model_file = tmp / EXPORT_FORMATS[format]
         with _step(f"writing {format} {quant}"):
-            from infir_edge.export.gguf import write_gguf
-
-            report = write_gguf(src, model_file, quant, n_ctx)
+            report = _write(format, src, tmp, quant, n_ctx)
+        report["n_params"] = sum(p.numel() for p in src.model.parameters())
         with _step("verifying against the fp32 source"):
             reference, candidate = _engines(src, model_file, n_ctx, threads)
             with reference, candidate:

@@ -14,6 +14,7 @@ from infir_edge.runtime.engine import Engine
 BACKENDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "llamacpp": ("infir_edge.runtime.llamacpp", "LlamaCppEngine", ("gguf",)),
     "torch": ("infir_edge.runtime.pytorch", "TorchEngine", ("checkpoint", "gguf")),
+    "onnxruntime": ("infir_edge.runtime.onnxrt", "OnnxRuntimeEngine", ("onnx",)),
 }
 DEFAULT_BACKEND = {"gguf": "llamacpp", "checkpoint": "torch", "onnx": "onnxruntime", "pte": "executorch"}
 
