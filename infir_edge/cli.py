@@ -24,6 +24,7 @@ def _quiet_libraries() -> None:
     import logging
 
     logging.getLogger("torchao").setLevel(logging.ERROR)  # optional CUDA kernels it cannot load on a CPU
+    logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's quantizer advises through the root logger
 
 
 class _Parser(argparse.ArgumentParser):
