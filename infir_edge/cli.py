@@ -36,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", default="default", help="'default', a .gguf file or a checkpoint directory")
-    parser.add_argument("--backend", "-b", choices=("llamacpp", "torch", "onnxruntime"),
+    parser.add_argument("--backend", "-b", choices=("llamacpp", "torch", "onnxruntime", "executorch"),
                         help="default: by the model's format")
     parser.add_argument("--n-ctx", type=int, help="context length (default: trained context, capped by memory)")
     parser.add_argument("--threads", "-t", type=int, help="CPU threads (default: physical cores)")
@@ -257,11 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.set_defaults(func=cmd_convert)
 
-    p = sub.add_parser("export", help="export a model to a verified bundle (gguf, onnx)")
+    p = sub.add_parser("export", help="export a model to a verified bundle (gguf, onnx, executorch)")
     p.add_argument("source", help="'default', a checkpoint directory or a .gguf file")
-    p.add_argument("--format", required=True, choices=("gguf", "onnx"))
+    p.add_argument("--format", required=True, choices=("gguf", "onnx", "executorch"))
     p.add_argument("--quant", required=True,
-                   help="gguf: f32 f16 bf16 q8_0 q4_0 q4_1 q4_k_m q5_k_m q6_k; onnx: fp32 int8 int4")
+                   help="gguf: f32 f16 bf16 q8_0 q4_0 q4_1 q4_k_m q5_k_m q6_k; onnx: fp32 int8 int4; "
+                        "executorch: fp32 8da4w")
     p.add_argument("--out", required=True, help="the bundle directory to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     p.add_argument("--max-context", type=int, help="context length to record (default: the model's)")

@@ -16,7 +16,8 @@ from infir_edge.errors import InvalidRequestError, VerificationError
 from infir_edge.files import atomic_directory, atomic_write_text, check_output
 from infir_edge.models.bundle import Manifest, describe_files, read_manifest
 
-EXPORT_FORMATS = {"gguf": "model.gguf", "onnx": "model.onnx"}
+EXPORT_FORMATS = {"gguf": "model.gguf", "onnx": "model.onnx", "executorch": "model.pte"}
+MANIFEST_FORMAT = {"gguf": "gguf", "onnx": "onnx", "executorch": "pte"}
 VERIFY_CONTEXT = 512  # the verification prompts are short; a small context keeps the check light
 
 
@@ -29,7 +30,11 @@ def _quants(fmt: str) -> tuple[str, ...]:
         from infir_edge.export.onnx import QUANTS
 
         return QUANTS
-    raise InvalidRequestError(f"export format '{fmt}' is not available in this version (available: gguf, onnx)")
+    if fmt == "executorch":
+        from infir_edge.export.executorch import QUANTS
+
+        return QUANTS
+    raise InvalidRequestError(f"unknown export format '{fmt}' (available: {', '.join(EXPORT_FORMATS)})")
 
 
 def _write(fmt: str, src, bundle: Path, quant: str, n_ctx: int) -> dict:
@@ -37,9 +42,13 @@ def _write(fmt: str, src, bundle: Path, quant: str, n_ctx: int) -> dict:
         from infir_edge.export.gguf import write_gguf
 
         return write_gguf(src, bundle / EXPORT_FORMATS[fmt], quant, n_ctx)
-    from infir_edge.export.onnx import write_onnx
+    if fmt == "onnx":
+        from infir_edge.export.onnx import write_onnx
 
-    return write_onnx(src, bundle, quant, n_ctx)
+        return write_onnx(src, bundle, quant, n_ctx)
+    from infir_edge.export.executorch import write_pte
+
+    return write_pte(src, bundle, quant, n_ctx)
 
 
 @contextmanager
@@ -86,7 +95,14 @@ def export(
     with _step(f"loading {source}"):
         src = load_export_source(source)
     n_ctx_train = int(src.model.config.max_position_embeddings)
-    n_ctx = n_ctx_train if max_context is None else max_context
+    if max_context is not None:
+        n_ctx = max_context
+    elif format == "executorch":
+        from infir_edge.export.executorch import DEFAULT_CONTEXT
+
+        n_ctx = min(n_ctx_train, DEFAULT_CONTEXT)
+    else:
+        n_ctx = n_ctx_train
     if isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or not 8 <= n_ctx <= n_ctx_train:
         raise InvalidRequestError(f"max_context must be from 8 to the model's {n_ctx_train}, got {max_context!r}")
 
@@ -101,7 +117,7 @@ def export(
                 verification = compare(reference, candidate, quant).as_dict()
         verification["forced"] = bool(force and not verification["passed"])
         manifest = Manifest(
-            format=format,
+            format=MANIFEST_FORMAT[format],
             quantization=quant,
             model_file=model_file.name,
             context_length=n_ctx,

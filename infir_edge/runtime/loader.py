@@ -15,6 +15,7 @@ BACKENDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "llamacpp": ("infir_edge.runtime.llamacpp", "LlamaCppEngine", ("gguf",)),
     "torch": ("infir_edge.runtime.pytorch", "TorchEngine", ("checkpoint", "gguf")),
     "onnxruntime": ("infir_edge.runtime.onnxrt", "OnnxRuntimeEngine", ("onnx",)),
+    "executorch": ("infir_edge.runtime.executorch_backend", "ExecuTorchEngine", ("pte",)),
 }
 DEFAULT_BACKEND = {"gguf": "llamacpp", "checkpoint": "torch", "onnx": "onnxruntime", "pte": "executorch"}
 

@@ -1,0 +1,135 @@
+"""Checkpoint -> ExecuTorch `.pte` through the executorch wheel's own LLM export (`export_llm`).
+
+The result is the file ExecuTorch's LLM runner loads (the Android demo app, `llama_main`,
+`TextLLMRunner`): the Llama definition with a KV cache and SDPA custom op, lowered to XNNPACK, with
+`get_bos_id`/`get_eos_ids`/`get_max_context_len` methods. `export_llm` wants a Meta-format checkpoint
+and `params.json`; the Q/K rows go back from HF's rotate-half order to Meta's interleaved one (the same
+permutation GGUF needs). It runs in a child process: hydra and torch.export keep global state.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from infir_edge.errors import BackendError, BackendUnavailableError
+from infir_edge.export.gguf import rope_to_interleaved, strip_generation_markers
+
+QUANTS = ("fp32", "8da4w")
+MODEL_FILE = "model.pte"
+DEFAULT_CONTEXT = 2048  # a phone's memory, not the model's trained context, sets this default
+GROUP_SIZES = (256, 128, 64, 32)
+EXPORT_TIMEOUT_S = 3600
+TOKENIZER_FILES = ("tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
+
+
+def meta_checkpoint(model) -> tuple[dict, dict]:
+    """(state dict with Meta's names and RoPE layout, params.json) for executorch's Llama definition."""
+    import torch
+
+    config = model.config
+    n_heads, n_kv_heads = config.num_attention_heads, config.num_key_value_heads or config.num_attention_heads
+    state = model.state_dict()
+
+    def interleave(weight, heads):
+        return torch.from_numpy(rope_to_interleaved(weight.float().numpy(), heads))
+
+    meta = {
+        "tok_embeddings.weight": state["model.embed_tokens.weight"],
+        "norm.weight": state["model.norm.weight"],
+        "output.weight": state.get("lm_head.weight", state["model.embed_tokens.weight"]).clone(),
+    }
+    for i in range(config.num_hidden_layers):
+        hf, et = f"model.layers.{i}.", f"layers.{i}."
+        meta[et + "attention.wq.weight"] = interleave(state[hf + "self_attn.q_proj.weight"], n_heads)
+        meta[et + "attention.wk.weight"] = interleave(state[hf + "self_attn.k_proj.weight"], n_kv_heads)
+        meta[et + "attention.wv.weight"] = state[hf + "self_attn.v_proj.weight"]
+        meta[et + "attention.wo.weight"] = state[hf + "self_attn.o_proj.weight"]
+        meta[et + "attention_norm.weight"] = state[hf + "input_layernorm.weight"]
+        meta[et + "ffn_norm.weight"] = state[hf + "post_attention_layernorm.weight"]
+        meta[et + "feed_forward.w1.weight"] = state[hf + "mlp.gate_proj.weight"]
+        meta[et + "feed_forward.w2.weight"] = state[hf + "mlp.down_proj.weight"]
+        meta[et + "feed_forward.w3.weight"] = state[hf + "mlp.up_proj.weight"]
+    params = {
+        "dim": config.hidden_size,
+        "hidden_dim": config.intermediate_size,
+        "n_heads": n_heads,
+        "n_kv_heads": n_kv_heads,
+        "n_layers": config.num_hidden_layers,
+        "norm_eps": config.rms_norm_eps,
+        "rope_theta": float(getattr(config, "rope_theta", 10000.0)),
+        "vocab_size": config.vocab_size,
+        "use_scaled_rope": False,
+        "use_hf_rope": False,
+    }
+    return meta, params
+
+
+def group_size_for(config) -> int:
+    """The largest group size that divides every Linear's input width (else layers stay unquantized)."""
+    widths = (config.hidden_size, config.intermediate_size)
+    return next((g for g in GROUP_SIZES if all(w % g == 0 for w in widths)), 0)
+
+
+def runner_tokenizer_json(tokenizer) -> dict:
+    """tokenizer.json as ExecuTorch's C++ tokenizer loads it: no normalizer, a plain ByteLevel decoder
+    (what transformers writes from a GGUF fails there with "Failed to load tokenizer")."""
+    data = json.loads(tokenizer.backend_tokenizer.to_str())
+    if not data.get("normalizer") or data["normalizer"].get("normalizers") == []:
+        data["normalizer"] = None
+    if "ByteLevel" in json.dumps(data.get("decoder")):
+        data["decoder"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    return data
+
+
+def write_pte(source, bundle: Path, quant: str, n_ctx: int) -> dict:
+    try:
+        import executorch  # noqa: F401
+        import torch
+    except ImportError as e:
+        raise BackendUnavailableError("executorch", "executorch", str(e)) from None
+    tokenizer, config = source.tokenizer, source.model.config
+    report: dict = {"max_context_length": n_ctx}
+    arguments = []
+    if quant == "8da4w":
+        group = group_size_for(config)
+        if not group:
+            raise BackendError(f"no 8da4w group size in {GROUP_SIZES} divides the widths of this model")
+        arguments += ["quantization.qmode=8da4w", f"quantization.group_size={group}"]
+        report["group_size"] = group
+    with tempfile.TemporaryDirectory(dir=bundle.parent, prefix=".pte-staging-") as staging:
+        staging = Path(staging)
+        meta, params = meta_checkpoint(source.model)
+        torch.save(meta, staging / "model.pth")
+        (staging / "params.json").write_text(json.dumps(params))
+        eos = source.model.generation_config.eos_token_id
+        eos = {eos} if isinstance(eos, int) else set(eos or [])
+        if tokenizer.eos_token_id is not None:
+            eos.add(tokenizer.eos_token_id)
+        metadata = json.dumps({"get_bos_id": tokenizer.bos_token_id or 0, "get_eos_ids": sorted(eos)})
+        command = [
+            sys.executable, "-m", "executorch.extension.llm.export.export_llm",
+            "base.model_class=llama3", f"base.checkpoint={staging / 'model.pth'}",
+            f"base.params={staging / 'params.json'}", f"base.metadata={json.dumps(metadata)}",
+            "model.use_kv_cache=True", "model.use_sdpa_with_kv_cache=True",
+            "backend.xnnpack.enabled=True", "backend.xnnpack.extended_ops=True",
+            f"export.max_seq_length={min(n_ctx, 512)}", f"export.max_context_length={n_ctx}",
+            f"export.output_dir={staging}", "export.output_name=model.pte", *arguments,
+        ]
+        proc = subprocess.run(command, cwd=staging, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
+        if proc.returncode != 0 or not (staging / MODEL_FILE).is_file():
+            tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+            raise BackendError(f"executorch's export_llm failed (exit {proc.returncode}): {tail}")
+        (staging / MODEL_FILE).replace(bundle / MODEL_FILE)
+    (bundle / "tokenizer.json").write_text(json.dumps(runner_tokenizer_json(tokenizer), ensure_ascii=False))
+    tokenizer.chat_template = strip_generation_markers(tokenizer.chat_template)
+    with tempfile.TemporaryDirectory() as saved:
+        tokenizer.save_pretrained(saved)
+        for name in TOKENIZER_FILES:
+            if (Path(saved) / name).is_file():
+                (bundle / name).write_bytes((Path(saved) / name).read_bytes())
+    source.model.generation_config.to_json_file(bundle / "generation_config.json")
+    return report

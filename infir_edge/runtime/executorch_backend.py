@@ -1,0 +1,110 @@
+"""The ExecuTorch backend: an LLM `.pte` (XNNPACK, KV cache) driven through `executorch.runtime`.
+
+The program's `forward(tokens [1, T], input_pos [1])` returns the logits of the last position and keeps
+the KV cache in its own mutable buffers, so the SDK samples (every GenerationConfig option, as on the other
+backends) while the program does the math. The same file runs in ExecuTorch's C++ `TextLLMRunner`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
+from infir_edge.models.bundle import MANIFEST
+from infir_edge.runtime.engine import Engine, EngineInfo
+from infir_edge.runtime.hf_tokenizer import token_bytes_table
+from infir_edge.runtime.resources import resolve_context_length, resolve_threads
+
+
+def _import_executorch():
+    try:
+        import executorch.extension.llm.custom_ops.custom_ops  # noqa: F401  (registers the SDPA/KV-cache ops)
+        import executorch.kernels.quantized  # noqa: F401  (the quantized kernels 8da4w programs call)
+        import torch
+        from executorch.extension.pybindings import portable_lib  # noqa: F401
+        from executorch.runtime import Runtime
+        from transformers import AutoTokenizer
+    except ImportError as e:
+        raise BackendUnavailableError("executorch", "executorch", str(e)) from None
+    return torch, Runtime, AutoTokenizer
+
+
+class ExecuTorchEngine(Engine):
+    backend_name = "executorch"
+
+    def __init__(self, path: str | Path, *, n_ctx: int | None = None, threads: int | None = None) -> None:
+        super().__init__()
+        torch, Runtime, AutoTokenizer = _import_executorch()
+        self.path = Path(path)
+        self.threads = resolve_threads(threads)
+        torch.set_num_threads(self.threads)
+        self._torch = torch
+        try:
+            program = Runtime.get().load_program(self.path)
+            self._forward = program.load_method("forward")
+            constants = {name: program.load_method(name).execute([])[0] for name in program.method_names
+                         if name.startswith("get_")}
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.path.parent))
+        except Exception as e:  # the runtime raises RuntimeError/ValueError; tokenizers its own
+            raise ModelFormatError(f"{self.path}: ExecuTorch could not load the program: {e}") from None
+        if "get_max_context_len" not in constants:
+            raise ModelFormatError(f"{self.path}: not an LLM program (no get_max_context_len method)")
+        self.n_ctx_train = int(constants["get_max_context_len"])
+        self._max_seq_len = int(constants.get("get_max_seq_len", self.n_ctx_train))
+        self.n_ctx = resolve_context_length(n_ctx, self.n_ctx_train, 0)
+        self.n_vocab = int(constants.get("get_vocab_size", len(self.tokenizer)))
+        eos = constants.get("get_eos_ids", [])
+        self.eog_token_ids = frozenset([eos] if isinstance(eos, int) else list(eos))
+        self.chat_template = self.tokenizer.chat_template
+        self.bos_token = self.tokenizer.bos_token or ""
+        self.eos_token = self.tokenizer.eos_token or ""
+        self._pieces = token_bytes_table(self.tokenizer)
+        self._position = 0
+
+    def _tokenize(self, text: str, add_special: bool) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=add_special)["input_ids"])
+
+    def _token_bytes(self, token_id: int) -> bytes:
+        return self._pieces[token_id] if token_id < len(self._pieces) else b""
+
+    def _evaluate(self, token_ids: list[int]) -> np.ndarray:
+        torch = self._torch
+        logits = None
+        for start in range(0, len(token_ids), self._max_seq_len):  # the program takes at most max_seq_len
+            chunk = token_ids[start : start + self._max_seq_len]
+            inputs = [torch.tensor([chunk], dtype=torch.long), torch.tensor([self._position], dtype=torch.long)]
+            try:
+                logits = self._forward.execute(inputs)[0]  # [1, V]
+            except Exception as e:
+                raise BackendError(f"ExecuTorch failed to evaluate {len(chunk)} tokens: {e}") from None
+            self._position += len(chunk)
+        return logits[0].float().numpy()  # [V]
+
+    def _prefill(self, token_ids: list[int]) -> np.ndarray:
+        self._position = 0  # the cache slots past the new prompt are never read: attention masks by position
+        return self._evaluate(token_ids)
+
+    def _decode(self, token_id: int) -> np.ndarray:
+        return self._evaluate([token_id])
+
+    def info(self) -> EngineInfo:
+        manifest_path = self.path.parent / MANIFEST
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+        return EngineInfo(
+            backend=self.backend_name,
+            path=str(self.path),
+            format="pte",
+            quantization=manifest.get("quantization", "unknown"),
+            architecture="llama",
+            n_params=manifest.get("export_report", {}).get("n_params", 0),
+            n_ctx=self.n_ctx,
+            n_ctx_train=self.n_ctx_train,
+            n_vocab=self.n_vocab,
+            threads=self.threads,
+        )
+
+    def _free(self) -> None:
+        self._forward = None
