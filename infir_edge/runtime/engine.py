@@ -11,6 +11,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -85,19 +86,20 @@ class Engine(ABC):
     def tokenize(self, text: str, *, add_special: bool = True) -> list[int]:
         """Token ids of `text`; special tokens written in it (`<|im_start|>`) become their ids, and the
         model's BOS is added if the model asks for one and `add_special`."""
-        self._check_open()
         if not isinstance(text, str):
             raise InvalidRequestError(f"text must be a string, not {type(text).__name__}")
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidRequestError("the text is not valid Unicode (it holds lone surrogates)") from None
-        return self._tokenize(text, add_special)
+        with self._exclusive():
+            return self._tokenize(text, add_special)
 
     def token_bytes(self, token_id: int) -> bytes:
         """The bytes one token stands for (special tokens as their text)."""
-        self._check_open()
-        return self._token_bytes(self._token_id(token_id))
+        token_id = self._token_id(token_id)
+        with self._exclusive():
+            return self._token_bytes(token_id)
 
     def detokenize(self, token_ids) -> str:
         return b"".join(self.token_bytes(t) for t in token_ids).decode("utf-8", errors="replace")
@@ -209,6 +211,20 @@ class Engine(ABC):
         if not 0 <= token_id < self.n_vocab:
             raise InvalidRequestError(f"token id {token_id} is outside the vocabulary [0, {self.n_vocab})")
         return int(token_id)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Run a short call on the runtime with nothing else running on it, and never after close()."""
+        if self._lock_owner == threading.get_ident():  # inside this thread's own open stream
+            self._check_open()
+            yield
+            return
+        self._acquire()
+        try:
+            self._check_open()
+            yield
+        finally:
+            self._release()
 
     def _acquire(self) -> None:
         # One KV cache, one generation at a time: other threads wait their turn, while a second stream

@@ -15,7 +15,7 @@ import numpy as np
 from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
 from infir_edge.models.bundle import MANIFEST
 from infir_edge.runtime.engine import Engine, EngineInfo
-from infir_edge.runtime.hf_tokenizer import token_bytes_table
+from infir_edge.runtime.hf_tokenizer import HFTokenizer
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 
@@ -56,19 +56,17 @@ class ExecuTorchEngine(Engine):
         self._max_seq_len = int(constants.get("get_max_seq_len", self.n_ctx_train))
         self.n_ctx = resolve_context_length(n_ctx, self.n_ctx_train, 0)
         self.n_vocab = int(constants.get("get_vocab_size", len(self.tokenizer)))
-        eos = constants.get("get_eos_ids", [])
-        self.eog_token_ids = frozenset([eos] if isinstance(eos, int) else list(eos))
-        self.chat_template = self.tokenizer.chat_template
-        self.bos_token = self.tokenizer.bos_token or ""
-        self.eos_token = self.tokenizer.eos_token or ""
-        self._pieces = token_bytes_table(self.tokenizer)
+        self._hf = HFTokenizer(self.tokenizer, constants.get("get_eos_ids"))  # the program's own EOS list
+        self.chat_template = self._hf.chat_template
+        self.bos_token, self.eos_token = self._hf.bos_token, self._hf.eos_token
+        self.eog_token_ids = self._hf.eog_token_ids
         self._position = 0
 
     def _tokenize(self, text: str, add_special: bool) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=add_special)["input_ids"])
+        return self._hf.encode(text, add_special)
 
     def _token_bytes(self, token_id: int) -> bytes:
-        return self._pieces[token_id] if token_id < len(self._pieces) else b""
+        return self._hf.piece(token_id)
 
     def _evaluate(self, token_ids: list[int]) -> np.ndarray:
         torch = self._torch

@@ -31,3 +31,25 @@ def token_bytes_table(tokenizer) -> list[bytes]:
         else:
             table.append(token.replace("▁", " ").encode("utf-8"))
     return table
+
+
+class HFTokenizer:
+    """What the Engine needs from a Hugging Face tokenizer, shared by the torch, onnxruntime and ExecuTorch
+    backends: ids, the bytes of each id, the chat template and the special tokens."""
+
+    def __init__(self, tokenizer, generation_eos=None) -> None:
+        self.tokenizer = tokenizer
+        self.pieces = token_bytes_table(tokenizer)
+        self.chat_template = tokenizer.chat_template
+        self.bos_token = tokenizer.bos_token or ""
+        self.eos_token = tokenizer.eos_token or ""
+        ids = [generation_eos] if isinstance(generation_eos, int) else list(generation_eos or [])
+        if tokenizer.eos_token_id is not None:
+            ids.append(tokenizer.eos_token_id)
+        self.eog_token_ids = frozenset(ids)  # the generation config's EOS list plus the tokenizer's
+
+    def encode(self, text: str, add_special: bool) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=add_special)["input_ids"])
+
+    def piece(self, token_id: int) -> bytes:
+        return self.pieces[token_id] if token_id < len(self.pieces) else b""  # ids past len(): padding rows

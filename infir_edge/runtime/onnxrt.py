@@ -16,7 +16,7 @@ import numpy as np
 from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
 from infir_edge.models.bundle import MANIFEST
 from infir_edge.runtime.engine import Engine, EngineInfo
-from infir_edge.runtime.hf_tokenizer import token_bytes_table
+from infir_edge.runtime.hf_tokenizer import HFTokenizer
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 
@@ -62,30 +62,21 @@ class OnnxRuntimeEngine(Engine):
         kv_bytes_per_token = len(self._past_names) * self._kv_heads * self._head_dim * 4
         self.n_ctx = resolve_context_length(n_ctx, self.n_ctx_train, kv_bytes_per_token)
         self.n_vocab = int(self.config["vocab_size"])
-        self.chat_template = self.tokenizer.chat_template
-        self.bos_token = self.tokenizer.bos_token or ""
-        self.eos_token = self.tokenizer.eos_token or ""
-        self.eog_token_ids = self._end_of_generation_ids(folder)
-        self._pieces = token_bytes_table(self.tokenizer)
+        generation = folder / "generation_config.json"
+        generation_eos = json.loads(generation.read_text()).get("eos_token_id") if generation.is_file() else None
+        self._hf = HFTokenizer(self.tokenizer, generation_eos)
+        self.chat_template = self._hf.chat_template
+        self.bos_token, self.eos_token = self._hf.bos_token, self._hf.eos_token
+        self.eog_token_ids = self._hf.eog_token_ids
         self._past: list[np.ndarray] = []
         self._length = 0
 
-    def _end_of_generation_ids(self, folder: Path) -> frozenset[int]:
-        ids: list[int] = []
-        generation = folder / "generation_config.json"
-        if generation.is_file():
-            eos = json.loads(generation.read_text()).get("eos_token_id")
-            ids = [eos] if isinstance(eos, int) else list(eos or [])
-        if self.tokenizer.eos_token_id is not None:
-            ids.append(self.tokenizer.eos_token_id)
-        return frozenset(ids)
-
     # ---- backend primitives ------------------------------------------------------------------------
     def _tokenize(self, text: str, add_special: bool) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=add_special)["input_ids"])
+        return self._hf.encode(text, add_special)
 
     def _token_bytes(self, token_id: int) -> bytes:
-        return self._pieces[token_id] if token_id < len(self._pieces) else b""
+        return self._hf.piece(token_id)
 
     def _evaluate(self, token_ids: list[int]) -> np.ndarray:
         n = len(token_ids)
