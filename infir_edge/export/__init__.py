@@ -9,6 +9,7 @@ the bundle against its fp32 source, and the result is written into the bundle's 
 
 from __future__ import annotations
 
+import importlib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,39 +17,19 @@ from infir_edge.errors import InvalidRequestError, VerificationError
 from infir_edge.files import atomic_directory, atomic_write_text, check_output
 from infir_edge.models.bundle import Manifest, describe_files, read_manifest
 
-EXPORT_FORMATS = {"gguf": "model.gguf", "onnx": "model.onnx", "executorch": "model.pte"}
-MANIFEST_FORMAT = {"gguf": "gguf", "onnx": "onnx", "executorch": "pte"}
+# format -> its module; each has QUANTS, MODEL_FILE, BUNDLE_FORMAT and write(source, bundle, quant, n_ctx)
+EXPORTERS = {
+    "gguf": "infir_edge.export.gguf",
+    "onnx": "infir_edge.export.onnx",
+    "executorch": "infir_edge.export.executorch",
+}
 VERIFY_CONTEXT = 512  # the verification prompts are short; a small context keeps the check light
 
 
-def _quants(fmt: str) -> tuple[str, ...]:
-    if fmt == "gguf":
-        from infir_edge.export.gguf import QUANTS
-
-        return QUANTS
-    if fmt == "onnx":
-        from infir_edge.export.onnx import QUANTS
-
-        return QUANTS
-    if fmt == "executorch":
-        from infir_edge.export.executorch import QUANTS
-
-        return QUANTS
-    raise InvalidRequestError(f"unknown export format '{fmt}' (available: {', '.join(EXPORT_FORMATS)})")
-
-
-def _write(fmt: str, src, bundle: Path, quant: str, n_ctx: int) -> dict:
-    if fmt == "gguf":
-        from infir_edge.export.gguf import write_gguf
-
-        return write_gguf(src, bundle / EXPORT_FORMATS[fmt], quant, n_ctx)
-    if fmt == "onnx":
-        from infir_edge.export.onnx import write_onnx
-
-        return write_onnx(src, bundle, quant, n_ctx)
-    from infir_edge.export.executorch import write_pte
-
-    return write_pte(src, bundle, quant, n_ctx)
+def _exporter(fmt: str):
+    if fmt not in EXPORTERS:
+        raise InvalidRequestError(f"unknown export format '{fmt}' (available: {', '.join(EXPORTERS)})")
+    return importlib.import_module(EXPORTERS[fmt])
 
 
 @contextmanager
@@ -88,28 +69,22 @@ def export(
     from infir_edge.export.source import load_export_source
     from infir_edge.export.verify import compare
 
-    quants = _quants(format)
-    if quant not in quants:
-        raise InvalidRequestError(f"--quant for {format} must be one of {', '.join(quants)}, got {quant!r}")
+    exporter = _exporter(format)
+    if quant not in exporter.QUANTS:
+        raise InvalidRequestError(f"--quant for {format} must be one of {', '.join(exporter.QUANTS)}, got {quant!r}")
     check_output(out, overwrite=overwrite)
     with _step(f"loading {source}"):
         src = load_export_source(source)
     n_ctx_train = int(src.model.config.max_position_embeddings)
-    if max_context is not None:
-        n_ctx = max_context
-    elif format == "executorch":
-        from infir_edge.export.executorch import DEFAULT_CONTEXT
-
-        n_ctx = min(n_ctx_train, DEFAULT_CONTEXT)
-    else:
-        n_ctx = n_ctx_train
+    default_context = min(n_ctx_train, getattr(exporter, "DEFAULT_CONTEXT", n_ctx_train))  # ExecuTorch: a phone's
+    n_ctx = default_context if max_context is None else max_context
     if isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or not 8 <= n_ctx <= n_ctx_train:
         raise InvalidRequestError(f"max_context must be from 8 to the model's {n_ctx_train}, got {max_context!r}")
 
     with atomic_directory(out, overwrite=overwrite) as tmp:
-        model_file = tmp / EXPORT_FORMATS[format]
+        model_file = tmp / exporter.MODEL_FILE
         with _step(f"writing {format} {quant}"):
-            report = _write(format, src, tmp, quant, n_ctx)
+            report = exporter.write(src, tmp, quant, n_ctx)
         report["n_params"] = sum(p.numel() for p in src.model.parameters())
         with _step("verifying against the fp32 source"):
             reference, candidate = _engines(src, model_file, n_ctx, threads)
@@ -117,7 +92,7 @@ def export(
                 verification = compare(reference, candidate, quant).as_dict()
         verification["forced"] = bool(force and not verification["passed"])
         manifest = Manifest(
-            format=MANIFEST_FORMAT[format],
+            format=exporter.BUNDLE_FORMAT,
             quantization=quant,
             model_file=model_file.name,
             context_length=n_ctx,

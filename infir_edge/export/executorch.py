@@ -16,10 +16,11 @@ import tempfile
 from pathlib import Path
 
 from infir_edge.errors import BackendError, BackendUnavailableError
-from infir_edge.export.gguf import rope_to_interleaved, strip_generation_markers
+from infir_edge.export.gguf import rope_to_interleaved
 
 QUANTS = ("fp32", "8da4w")
 MODEL_FILE = "model.pte"
+BUNDLE_FORMAT = "pte"
 DEFAULT_CONTEXT = 2048  # a phone's memory, not the model's trained context, sets this default
 GROUP_SIZES = (256, 128, 64, 32)
 EXPORT_TIMEOUT_S = 3600
@@ -85,7 +86,7 @@ def runner_tokenizer_json(tokenizer) -> dict:
     return data
 
 
-def write_pte(source, bundle: Path, quant: str, n_ctx: int) -> dict:
+def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
     try:
         import executorch  # noqa: F401
         import torch
@@ -125,7 +126,6 @@ def write_pte(source, bundle: Path, quant: str, n_ctx: int) -> dict:
             raise BackendError(f"executorch's export_llm failed (exit {proc.returncode}): {tail}")
         (staging / MODEL_FILE).replace(bundle / MODEL_FILE)
     (bundle / "tokenizer.json").write_text(json.dumps(runner_tokenizer_json(tokenizer), ensure_ascii=False))
-    tokenizer.chat_template = strip_generation_markers(tokenizer.chat_template)
     with tempfile.TemporaryDirectory() as saved:
         tokenizer.save_pretrained(saved)
         for name in TOKENIZER_FILES:

@@ -2,14 +2,13 @@
 
 The pitfalls that load without error and give wrong logits are handled here: Q and K rows permuted from
 Hugging Face's rotate-half RoPE layout to llama.cpp's interleaved one, no `output.weight` when embeddings
-are tied, the tokenizer's `pre` name, and a chat template without TRL's `{% generation %}` markers.
+are tied, the tokenizer's `pre` name (the chat template arrives without TRL's markers, see source.py).
 gguf-py quantizes the block formats; the K-quants go through llama.cpp's own quantizer, which may fall
 back to other types on tensors whose rows are not a multiple of 256 (reported per type).
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -21,8 +20,9 @@ from infir_edge.errors import BackendError, BackendUnavailableError
 GGUFPY_QUANTS = {"f32": "F32", "f16": "F16", "bf16": "BF16", "q8_0": "Q8_0", "q4_0": "Q4_0", "q4_1": "Q4_1"}
 LLAMA_CPP_QUANTS = {"q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K"}
 QUANTS = (*GGUFPY_QUANTS, *LLAMA_CPP_QUANTS)
+MODEL_FILE = "model.gguf"
+BUNDLE_FORMAT = "gguf"
 
-_GENERATION_MARKERS = re.compile(r"\{%-?\s*(?:end)?generation\s*-?%\}")
 _LAYER_TENSORS = {
     "input_layernorm": "attn_norm",
     "self_attn.q_proj": "attn_q",
@@ -34,11 +34,6 @@ _LAYER_TENSORS = {
     "mlp.up_proj": "ffn_up",
     "mlp.down_proj": "ffn_down",
 }
-
-
-def strip_generation_markers(template: str | None) -> str | None:
-    """TRL's `{% generation %}` tags are not Jinja that llama.cpp or other runtimes know."""
-    return _GENERATION_MARKERS.sub("", template) if template else template
 
 
 def rope_to_interleaved(weight: np.ndarray, n_heads: int) -> np.ndarray:
@@ -113,9 +108,8 @@ def _add_metadata(writer, source, n_ctx: int, file_type) -> None:
         if token is not None:
             setter(token)
     writer.add_add_bos_token(bool(getattr(tokenizer, "add_bos_token", False)))
-    template = strip_generation_markers(tokenizer.chat_template)
-    if template:
-        writer.add_chat_template(template)
+    if tokenizer.chat_template:
+        writer.add_chat_template(tokenizer.chat_template)
 
 
 def _merges(tokenizer) -> list[str]:
@@ -125,8 +119,9 @@ def _merges(tokenizer) -> list[str]:
     return [m if isinstance(m, str) else " ".join(m) for m in merges]
 
 
-def write_gguf(source, path: Path, quant: str, n_ctx: int) -> dict:
-    """Write `source` to `path` quantized as `quant`; return what was done (types per tensor, fallbacks)."""
+def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
+    """Write `source` into `bundle` quantized as `quant`; return what was done (types per tensor, fallbacks)."""
+    path = bundle / MODEL_FILE
     if quant in LLAMA_CPP_QUANTS:
         staging = path.with_name(path.stem + ".f32.gguf")
         _write_with_gguf_py(source, staging, "f32", n_ctx)

@@ -21,9 +21,10 @@ QUANTS = ("fp32", "int8", "int4")
 INT4_BLOCK_SIZE = 32
 FLOAT_MATMULS = ("mlp/down_proj",)
 MODEL_FILE = "model.onnx"
+BUNDLE_FORMAT = "onnx"
 
 
-def write_onnx(source, bundle: Path, quant: str, n_ctx: int) -> dict:
+def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
     """Export `source` into the directory `bundle` (model, tokenizer and config files); return a report."""
     try:
         import onnx

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from infir_edge.errors import BackendUnavailableError, ModelFormatError
 from infir_edge.models.convert import PROVENANCE_FILE
 from infir_edge.models.sources import resolve_model
+
+_GENERATION_MARKERS = re.compile(r"\{%-?\s*(?:end)?generation\s*-?%\}")
+
+
+def strip_generation_markers(template: str | None) -> str | None:
+    """TRL's `{% generation %}` tags (for assistant-only loss) are not Jinja that llama.cpp, ExecuTorch or
+    other runtimes know: no exported bundle carries them."""
+    return _GENERATION_MARKERS.sub("", template) if template else template
 
 
 @dataclass
@@ -82,6 +91,7 @@ def load_export_source(source: str | Path) -> ExportSource:
         pre = gguf.header.metadata.get("tokenizer.ggml.pre") or guess_tokenizer_pre(tokenizer, None)
     else:
         pre = guess_tokenizer_pre(tokenizer, resolved.path)
+    tokenizer.chat_template = strip_generation_markers(tokenizer.chat_template)
     if model.config.model_type != "llama":
         raise ModelFormatError(f"{resolved.path}: export supports Llama models, not {model.config.model_type}")
     return ExportSource(resolved.path, resolved.format, sha256_of(resolved.path), model, tokenizer, pre)

@@ -83,3 +83,10 @@ def read_manifest(bundle: Path, *, check_hashes: bool = False) -> Manifest:
         if check_hashes and file_sha256(path) != facts.get("sha256"):
             raise ModelFormatError(f"{path}: sha256 differs from the manifest (damaged or replaced)")
     return manifest
+
+
+def manifest_beside(model_file: Path) -> dict:
+    """The raw manifest of the bundle a model file sits in (empty for a bare file): what a runtime cannot
+    read off the file itself, such as the quantization's name and the source's parameter count."""
+    path = model_file.parent / MANIFEST
+    return json.loads(path.read_text()) if path.is_file() else {}

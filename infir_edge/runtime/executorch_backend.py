@@ -7,13 +7,12 @@ backends) while the program does the math. The same file runs in ExecuTorch's C+
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
-from infir_edge.models.bundle import MANIFEST
+from infir_edge.models.bundle import manifest_beside
 from infir_edge.runtime.engine import Engine, EngineInfo
 from infir_edge.runtime.hf_tokenizer import HFTokenizer
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
@@ -89,8 +88,7 @@ class ExecuTorchEngine(Engine):
         return self._evaluate([token_id])
 
     def info(self) -> EngineInfo:
-        manifest_path = self.path.parent / MANIFEST
-        manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+        manifest = manifest_beside(self.path)
         return EngineInfo(
             backend=self.backend_name,
             path=str(self.path),

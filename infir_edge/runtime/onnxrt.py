@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
-from infir_edge.models.bundle import MANIFEST
+from infir_edge.models.bundle import manifest_beside
 from infir_edge.runtime.engine import Engine, EngineInfo
 from infir_edge.runtime.hf_tokenizer import HFTokenizer
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
@@ -116,8 +116,7 @@ class OnnxRuntimeEngine(Engine):
 
     def info(self) -> EngineInfo:
         # a bundle's manifest knows the quantization and the source's parameter count; a bare file does not
-        manifest_path = self.path.parent / MANIFEST
-        manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+        manifest = manifest_beside(self.path)
         n_params = manifest.get("export_report", {}).get("n_params") or _count_float_parameters(self.path)
         return EngineInfo(
             backend=self.backend_name,

@@ -10,7 +10,8 @@ import pytest
 import infir_edge
 from infir_edge.errors import InvalidRequestError, ModelFormatError, VerificationError
 from infir_edge.export import export
-from infir_edge.export.gguf import rope_to_interleaved, strip_generation_markers
+from infir_edge.export.gguf import rope_to_interleaved
+from infir_edge.export.source import strip_generation_markers
 
 
 @pytest.fixture(scope="module")
