@@ -25,7 +25,6 @@ FORMATS = ("gguf", "checkpoint", "onnx", "pte")
 class ModelSource:
     path: Path  # the model file (inside the bundle, for a bundle) or the checkpoint directory
     format: str  # one of FORMATS
-    bundle: Path | None = None
 
 
 def default_model_path() -> Path:
@@ -88,7 +87,7 @@ def resolve_model(spec: str | Path) -> ModelSource:
             model_file = path / manifest.model_file
             if _sniff_file(model_file) != manifest.format:
                 raise ModelFormatError(f"{model_file}: is not the {manifest.format} file its manifest says")
-            return ModelSource(model_file, manifest.format, bundle=path)
+            return ModelSource(model_file, manifest.format)
         if path.is_dir():
             _check_checkpoint(path)
             return ModelSource(path, "checkpoint")
