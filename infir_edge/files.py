@@ -12,12 +12,19 @@ from pathlib import Path
 from infir_edge.errors import InvalidRequestError
 
 
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write `text` to a temporary file beside `path`, then rename it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes it private; the result should look like any new file
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -54,9 +61,7 @@ def atomic_directory(out: str | Path, *, overwrite: bool = False) -> Iterator[Pa
     check_output(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result should look like any new directory
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the result should look like any new directory
     try:
         yield tmp
         if out.exists():

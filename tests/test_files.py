@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from infir_edge.errors import InvalidRequestError
@@ -38,3 +40,12 @@ def test_atomic_write_text_replaces_the_file(tmp_path):
     atomic_write_text(tmp_path / "a.json", "2")
     assert (tmp_path / "a.json").read_text() == "2"
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
+
+
+def test_atomic_write_text_gives_ordinary_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "manifest.json", "{}")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "manifest.json").stat().st_mode & 0o777 == 0o644

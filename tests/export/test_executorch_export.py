@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pytest
+from plain_runtimes import executorch_runner_text
 
 import infir_edge
 from infir_edge.errors import ModelFormatError
@@ -13,19 +14,38 @@ from infir_edge.export import export
 
 
 @pytest.fixture(scope="module")
-def pte_bundle(tiny_checkpoint, tmp_path_factory):
-    return export(tiny_checkpoint, format="executorch", quant="8da4w", out=tmp_path_factory.mktemp("pte") / "b",
-                  max_context=256)
+def pte_bundles(tiny_checkpoint, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pte")
+    return {q: export(tiny_checkpoint, format="executorch", quant=q, out=root / q, max_context=256)
+            for q in ("fp32", "8da8w", "8da4w")}
+
+
+@pytest.fixture(scope="module")
+def pte_bundle(pte_bundles):
+    return pte_bundles["8da4w"]
 
 
 def _manifest(bundle):
     return json.loads((bundle / "manifest.json").read_text())
 
 
+def test_fp32_export_is_exact(pte_bundles):
+    verification = _manifest(pte_bundles["fp32"])["verification"]
+    assert verification["top1_agreement"] == 1.0 and verification["mean_kl"] < 1e-4
+
+
 def test_8da4w_passes_its_floor_and_records_the_group_size(pte_bundle):
     manifest = _manifest(pte_bundle)
     assert manifest["format"] == "pte" and manifest["verification"]["passed"]
-    assert manifest["export_report"]["group_size"] == 64  # the tiny model's widths are 64 and 128
+    assert manifest["export_report"]["group_size"] == 32
+
+
+@pytest.mark.parametrize("quant", ["8da8w", "8da4w"])
+def test_every_linear_is_quantized(pte_bundles, quant):
+    manifest = _manifest(pte_bundles[quant])
+    assert manifest["verification"]["passed"] and not manifest["verification"]["forced"]
+    assert manifest["export_report"]["quantized_linears"] == 2 * 7 + 1  # 2 layers of q/k/v/o/gate/up/down + head
+    assert manifest["export_report"]["output_head"] == "8da8w"
 
 
 def test_bundle_generates_through_the_sdk(pte_bundle):
@@ -35,27 +55,13 @@ def test_bundle_generates_through_the_sdk(pte_bundle):
         assert "".join(engine.stream("Hello there", config)) == engine.generate("Hello there", config).text
 
 
-def _runner_text(bundle, prompt: str, max_new_tokens: int) -> str:
-    """Generate with ExecuTorch's own C++ runner on the bundle's files, no SDK code involved."""
-    import executorch.extension.llm.custom_ops.custom_ops  # noqa: F401
-    import executorch.kernels.quantized  # noqa: F401
-    from executorch.extension.llm.runner import GenerationConfig, TextLLMRunner
-    from executorch.extension.pybindings import portable_lib  # noqa: F401
-
-    runner = TextLLMRunner(str(bundle / "model.pte"), str(bundle / "tokenizer.json"))
-    pieces: list[str] = []
-    config = GenerationConfig(max_new_tokens=max_new_tokens, temperature=0.0, echo=False)
-    runner.generate(prompt, config, token_callback=pieces.append)
-    return "".join(pieces)
-
-
 def test_executorch_runner_generates_with_the_bundles_tokenizer(pte_bundle):
-    assert _runner_text(pte_bundle, "Hello", 6)
+    assert executorch_runner_text(pte_bundle, "Hello", 6)
 
 
 def test_sdk_and_runner_agree_greedily(pte_bundle):
     with infir_edge.load(pte_bundle) as engine:
-        assert engine.generate("Hello", max_new_tokens=6).text == _runner_text(pte_bundle, "Hello", 6)
+        assert engine.generate("Hello", max_new_tokens=6).text == executorch_runner_text(pte_bundle, "Hello", 6)
 
 
 def test_truncated_program_is_refused(pte_bundle, tmp_path):
