@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
-from plain_runtimes import executorch_runner_text
+from plain_runtimes import executorch_forward_logits, executorch_runner_text
 
 import infir_edge
 from infir_edge.errors import ModelFormatError
@@ -53,6 +54,19 @@ def test_bundle_generates_through_the_sdk(pte_bundle):
         assert engine.info().backend == "executorch" and engine.n_ctx == 256
         config = infir_edge.GenerationConfig(max_new_tokens=8, stop=("zzz",))
         assert "".join(engine.stream("Hello there", config)) == engine.generate("Hello there", config).text
+
+
+def test_bare_program_file_loads(pte_bundles):
+    with infir_edge.load(pte_bundles["fp32"] / "model.pte") as engine:
+        assert engine.info().backend == "executorch"
+        assert len(engine.generate("Hi", max_new_tokens=3, stop=()).token_ids) == 3
+
+
+def test_plain_executorch_runtime_forward_matches_the_sdk(pte_bundles):
+    ids = list(range(5, 15))
+    with infir_edge.load(pte_bundles["fp32"]) as engine:
+        sdk = engine.teacher_forced_logits(ids)
+    assert np.abs(executorch_forward_logits(pte_bundles["fp32"], ids) - sdk).max() < 1e-5
 
 
 def test_executorch_runner_generates_with_the_bundles_tokenizer(pte_bundle):
