@@ -15,10 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from infir_edge.errors import BackendError, BackendUnavailableError
+from infir_edge.export import equalize
 
 # quant name -> (ggml type for 2-D weights, gguf file type); None: done by llama.cpp's quantizer
 GGUFPY_QUANTS = {"f32": "F32", "f16": "F16", "bf16": "BF16", "q8_0": "Q8_0", "q4_0": "Q4_0", "q4_1": "Q4_1"}
 LLAMA_CPP_QUANTS = {"q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K"}
+EQUALIZED_QUANTS = {"q4_0": equalize.q4_0, "q4_1": equalize.q4_1}
 QUANTS = (*GGUFPY_QUANTS, *LLAMA_CPP_QUANTS)
 MODEL_FILE = "model.gguf"
 BUNDLE_FORMAT = "gguf"
@@ -129,24 +131,10 @@ def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
         staging.unlink()
         return report
     if quant in EQUALIZED_QUANTS:
-        from infir_edge.export.equalize import equalized_source
-
-        source, equalization = equalized_source(source, EQUALIZED_QUANTS[quant]())
+        # 4-bit block formats get AWQ scales first (equalize.py): Q4_0 agreement on SmolLM2-135M 0.64 -> 0.84
+        source, equalization = equalize.equalized_source(source, EQUALIZED_QUANTS[quant])
         return {**_write_with_gguf_py(source, path, quant, n_ctx), "equalization": equalization}
     return _write_with_gguf_py(source, path, quant, n_ctx)
-
-
-def _grid(name: str):
-    def grid():
-        from infir_edge.export import equalize
-
-        return getattr(equalize, name)
-
-    return grid
-
-
-# 4-bit block formats get AWQ scales first (equalize.py): Q4_0 agreement on SmolLM2-135M 0.64 -> 0.87
-EQUALIZED_QUANTS = {"q4_0": _grid("q4_0"), "q4_1": _grid("q4_1")}
 
 
 def _write_with_gguf_py(source, path: Path, quant: str, n_ctx: int) -> dict:

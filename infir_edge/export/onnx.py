@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from infir_edge.errors import BackendError, BackendUnavailableError
+from infir_edge.export import equalize
 
 QUANTS = ("fp32", "int8", "int4")
 INT4_BLOCK_SIZE = 32
@@ -33,8 +34,6 @@ def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
         raise BackendUnavailableError("onnxruntime", "onnx", str(e)) from None
     report: dict = {}
     if quant in ("int8", "int4"):
-        from infir_edge.export import equalize
-
         grid, activations = ((equalize.symmetric(8, 0), equalize.per_tensor_uint8) if quant == "int8"
                              else (equalize.symmetric(4, INT4_BLOCK_SIZE), None))
         source, report["equalization"] = equalize.equalized_source(source, grid, activations)

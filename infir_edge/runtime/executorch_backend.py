@@ -14,7 +14,7 @@ import numpy as np
 from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
 from infir_edge.models.bundle import manifest_beside
 from infir_edge.runtime.engine import Engine, EngineInfo
-from infir_edge.runtime.hf_tokenizer import HFTokenizer
+from infir_edge.runtime.hf_tokenizer import HFTokenizerBackend
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 
@@ -31,7 +31,7 @@ def _import_executorch():
     return torch, Runtime, AutoTokenizer
 
 
-class ExecuTorchEngine(Engine):
+class ExecuTorchEngine(HFTokenizerBackend, Engine):
     backend_name = "executorch"
 
     def __init__(self, path: str | Path, *, n_ctx: int | None = None, threads: int | None = None) -> None:
@@ -61,17 +61,8 @@ class ExecuTorchEngine(Engine):
         self._max_seq_len = int(constants.get("get_max_seq_len", self.n_ctx_train))
         self.n_ctx = resolve_context_length(n_ctx, self.n_ctx_train, 0)
         self.n_vocab = int(constants.get("get_vocab_size", len(self.tokenizer)))
-        self._hf = HFTokenizer(self.tokenizer, constants.get("get_eos_ids"))  # the program's own EOS list
-        self.chat_template = self._hf.chat_template
-        self.bos_token, self.eos_token = self._hf.bos_token, self._hf.eos_token
-        self.eog_token_ids = self._hf.eog_token_ids
+        self._adopt_tokenizer(self.tokenizer, constants.get("get_eos_ids"))  # the program's own EOS list
         self._position = 0
-
-    def _tokenize(self, text: str, add_special: bool) -> list[int]:
-        return self._hf.encode(text, add_special)
-
-    def _token_bytes(self, token_id: int) -> bytes:
-        return self._hf.piece(token_id)
 
     def _evaluate(self, token_ids: list[int]) -> np.ndarray:
         torch = self._torch

@@ -1,4 +1,4 @@
-"""Hugging Face tokenizers as the torch and onnxruntime backends use them (no torch needed)."""
+"""Hugging Face tokenizers as the torch, onnxruntime and ExecuTorch backends use them (no torch needed)."""
 
 from __future__ import annotations
 
@@ -33,13 +33,14 @@ def token_bytes_table(tokenizer) -> list[bytes]:
     return table
 
 
-class HFTokenizer:
-    """What the Engine needs from a Hugging Face tokenizer, shared by the torch, onnxruntime and ExecuTorch
-    backends: ids, the bytes of each id, the chat template and the special tokens."""
+class HFTokenizerBackend:
+    """The tokenizer half of the Engine backends whose vocabulary is a Hugging Face tokenizer (torch,
+    onnxruntime, ExecuTorch): ids, the bytes of each id, the chat template and the special tokens.
+    Mixed in before `Engine`; the backend calls `_adopt_tokenizer` once it has loaded its model."""
 
-    def __init__(self, tokenizer, generation_eos=None) -> None:
+    def _adopt_tokenizer(self, tokenizer, generation_eos=None) -> None:
         self.tokenizer = tokenizer
-        self.pieces = token_bytes_table(tokenizer)
+        self._pieces = token_bytes_table(tokenizer)
         self.chat_template = tokenizer.chat_template
         self.bos_token = tokenizer.bos_token or ""
         self.eos_token = tokenizer.eos_token or ""
@@ -48,8 +49,8 @@ class HFTokenizer:
             ids.append(tokenizer.eos_token_id)
         self.eog_token_ids = frozenset(ids)  # the generation config's EOS list plus the tokenizer's
 
-    def encode(self, text: str, add_special: bool) -> list[int]:
+    def _tokenize(self, text: str, add_special: bool) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=add_special)["input_ids"])
 
-    def piece(self, token_id: int) -> bytes:
-        return self.pieces[token_id] if token_id < len(self.pieces) else b""  # ids past len(): padding rows
+    def _token_bytes(self, token_id: int) -> bytes:
+        return self._pieces[token_id] if token_id < len(self._pieces) else b""  # ids past len(): padding rows

@@ -16,7 +16,7 @@ import numpy as np
 from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
 from infir_edge.models.bundle import manifest_beside
 from infir_edge.runtime.engine import Engine, EngineInfo
-from infir_edge.runtime.hf_tokenizer import HFTokenizer
+from infir_edge.runtime.hf_tokenizer import HFTokenizerBackend
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 
@@ -29,7 +29,7 @@ def _import_onnxruntime():
     return onnxruntime, AutoTokenizer
 
 
-class OnnxRuntimeEngine(Engine):
+class OnnxRuntimeEngine(HFTokenizerBackend, Engine):
     backend_name = "onnxruntime"
 
     def __init__(self, path: str | Path, *, n_ctx: int | None = None, threads: int | None = None) -> None:
@@ -64,20 +64,11 @@ class OnnxRuntimeEngine(Engine):
         self.n_vocab = int(self.config["vocab_size"])
         generation = folder / "generation_config.json"
         generation_eos = json.loads(generation.read_text()).get("eos_token_id") if generation.is_file() else None
-        self._hf = HFTokenizer(self.tokenizer, generation_eos)
-        self.chat_template = self._hf.chat_template
-        self.bos_token, self.eos_token = self._hf.bos_token, self._hf.eos_token
-        self.eog_token_ids = self._hf.eog_token_ids
+        self._adopt_tokenizer(self.tokenizer, generation_eos)
         self._past: list[np.ndarray] = []
         self._length = 0
 
     # ---- backend primitives ------------------------------------------------------------------------
-    def _tokenize(self, text: str, add_special: bool) -> list[int]:
-        return self._hf.encode(text, add_special)
-
-    def _token_bytes(self, token_id: int) -> bytes:
-        return self._hf.piece(token_id)
-
     def _evaluate(self, token_ids: list[int]) -> np.ndarray:
         n = len(token_ids)
         feed = {

@@ -13,7 +13,7 @@ from infir_edge.errors import BackendUnavailableError, InvalidRequestError, Mode
 from infir_edge.models.convert import align_tokenizer_with_gguf, end_of_generation_ids
 from infir_edge.models.gguf_model import inspect_gguf
 from infir_edge.runtime.engine import Engine, EngineInfo
-from infir_edge.runtime.hf_tokenizer import HFTokenizer
+from infir_edge.runtime.hf_tokenizer import HFTokenizerBackend
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 DTYPES = ("float32", "bfloat16", "float16")
@@ -28,7 +28,7 @@ def _import_torch():
     return torch, transformers
 
 
-class TorchEngine(Engine):
+class TorchEngine(HFTokenizerBackend, Engine):
     backend_name = "torch"
 
     def __init__(
@@ -90,19 +90,10 @@ class TorchEngine(Engine):
         element = self.model.dtype.itemsize
         kv_bytes_per_token = 2 * config.num_hidden_layers * n_kv_heads * head_dim * element
         self.n_ctx = resolve_context_length(n_ctx, self.n_ctx_train, kv_bytes_per_token)
-        self._hf = HFTokenizer(self.tokenizer, getattr(self.model.generation_config, "eos_token_id", None))
-        self.chat_template = self._hf.chat_template
-        self.bos_token, self.eos_token = self._hf.bos_token, self._hf.eos_token
-        self.eog_token_ids = self._hf.eog_token_ids
+        self._adopt_tokenizer(self.tokenizer, getattr(self.model.generation_config, "eos_token_id", None))
         self._cache = None
 
     # ---- backend primitives ------------------------------------------------------------------------
-    def _tokenize(self, text: str, add_special: bool) -> list[int]:
-        return self._hf.encode(text, add_special)
-
-    def _token_bytes(self, token_id: int) -> bytes:
-        return self._hf.piece(token_id)
-
     def _forward(self, token_ids: list[int]) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
