@@ -36,8 +36,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", default="default", help="'default', a .gguf file or a checkpoint directory")
-    parser.add_argument("--backend", "-b", choices=("llamacpp", "torch", "onnxruntime", "executorch"),
-                        help="default: by the model's format")
+    parser.add_argument("--backend", "-b", choices=("llamacpp", "torch", "onnxruntime", "executorch", "auto"),
+                        help="default: by the model's format; auto: the fastest of the model and its cached bundles")
     parser.add_argument("--n-ctx", type=int, help="context length (default: trained context, capped by memory)")
     parser.add_argument("--threads", "-t", type=int, help="CPU threads (default: physical cores)")
 
@@ -281,7 +281,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", "-b", choices=("llamacpp", "torch"))
     p.add_argument("--threads", "-t", type=int)
     p.set_defaults(func=cmd_demo)
+    _add_plugin_commands(sub)
     return parser
+
+
+def _add_plugin_commands(sub) -> None:
+    """Commands other packages add through the `infir_edge.commands` entry point (e.g. `bench` from the
+    benchmarks): each names a function that adds its subparser, so the SDK never imports them."""
+    from importlib.metadata import entry_points
+
+    for entry in sorted(entry_points(group="infir_edge.commands"), key=lambda e: e.name):
+        try:
+            register = entry.load()
+        except ImportError:
+            continue  # its package's dependencies are not installed: the command is simply absent
+        register(sub)
 
 
 def _version() -> str:

@@ -7,13 +7,13 @@ into the bundle's manifest so a bundle can always be traced back to what it was 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from infir_edge.errors import BackendUnavailableError, ModelFormatError
+from infir_edge.models.bundle import sha256_of
 from infir_edge.models.convert import PROVENANCE_FILE
 from infir_edge.models.sources import resolve_model
 
@@ -34,19 +34,6 @@ class ExportSource:
     model: object  # transformers PreTrainedModel, fp32, eval mode
     tokenizer: object
     tokenizer_pre: str  # llama.cpp's pre-tokenizer name for this vocabulary
-
-
-def sha256_of(path: Path) -> str:
-    """sha256 of a file, or of a directory's files (relative names and contents, in sorted order)."""
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        if path.is_dir():
-            digest.update(str(file.relative_to(path)).encode() + b"\0")
-        with file.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def guess_tokenizer_pre(tokenizer, checkpoint: Path | None) -> str:

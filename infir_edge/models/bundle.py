@@ -46,6 +46,19 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sha256_of(path: Path) -> str:
+    """sha256 of a file, or of a directory's files (relative names and contents, in sorted order)."""
+    if path.is_file():
+        return file_sha256(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(str(file.relative_to(path)).encode() + b"\0")
+        with file.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
 def describe_files(directory: Path) -> dict:
     return {
         p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)}

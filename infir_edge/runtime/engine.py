@@ -115,13 +115,17 @@ class Engine(ABC):
         )
 
     def prompt_ids(self, prompt) -> list[int]:
-        """Token ids for a prompt string or a list of chat messages."""
+        """Token ids for a prompt string, a list of chat messages or a list of token ids (used as they are)."""
         if isinstance(prompt, str):
             text = prompt
+        elif isinstance(prompt, (list, tuple)) and prompt and isinstance(prompt[0], (int, np.integer)):
+            return [self._token_id(t) for t in prompt]
         elif isinstance(prompt, (list, tuple)):
             text = self.apply_chat_template(prompt)
         else:
-            raise InvalidRequestError(f"prompt must be a string or a list of messages, not {type(prompt).__name__}")
+            raise InvalidRequestError(
+                f"prompt must be a string, a list of messages or a list of token ids, not {type(prompt).__name__}"
+            )
         ids = self.tokenize(text)
         if not ids:
             raise InvalidRequestError("the prompt is empty")
@@ -268,7 +272,7 @@ class Engine(ABC):
             began = clock()
             token = sampler(logits)
             timings.generated_tokens += 1
-            finished = token in self.eog_token_ids
+            finished = token in self.eog_token_ids and not config.ignore_eos
             piece = ""
             if not finished:
                 out.token_ids.append(token)

@@ -7,6 +7,9 @@ backends) while the program does the math. The same file runs in ExecuTorch's C+
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +21,24 @@ from infir_edge.runtime.hf_tokenizer import HFTokenizerBackend
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 
+def _single_threaded_openmp() -> None:
+    """Keep OpenMP out of ExecuTorch's way; only possible before torch (and with it OpenMP) is loaded.
+
+    Some of the program's kernels open OpenMP regions from the worker threads of ExecuTorch's own pool. Those
+    threads take OpenMP's process-wide default (OMP_NUM_THREADS, read once at load; torch.set_num_threads
+    cannot change it), and two pools of spinning threads on the same cores collapse decode once the context
+    passes ~64 tokens: 8da4w on 2 cores at 128 tokens of context, 45 tok/s with OpenMP's default, 135 with 1.
+    """
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+    elif os.environ.get("OMP_NUM_THREADS") != "1":
+        warnings.warn("torch was imported before the ExecuTorch backend could set OMP_NUM_THREADS=1: decode may "
+                      "run ~3x slower at longer contexts; set OMP_NUM_THREADS=1 before starting Python",
+                      RuntimeWarning, stacklevel=4)
+
+
 def _import_executorch():
+    _single_threaded_openmp()
     try:
         import executorch.extension.llm.custom_ops.custom_ops  # noqa: F401  (registers the SDPA/KV-cache ops)
         import executorch.kernels.quantized  # noqa: F401  (the quantized kernels 8da4w programs call)
@@ -58,7 +78,8 @@ class ExecuTorchEngine(HFTokenizerBackend, Engine):
         if "get_max_context_len" not in constants:
             raise ModelFormatError(f"{self.path}: not an LLM program (no get_max_context_len method)")
         self.n_ctx_train = int(constants["get_max_context_len"])
-        self._max_seq_len = int(constants.get("get_max_seq_len", self.n_ctx_train))
+        # export_llm bounds the token dimension to max_seq_len - 1 (a 512-token chunk fails to resize)
+        self._max_chunk = int(constants.get("get_max_seq_len", self.n_ctx_train)) - 1
         self.n_ctx = resolve_context_length(n_ctx, self.n_ctx_train, 0)
         self.n_vocab = int(constants.get("get_vocab_size", len(self.tokenizer)))
         self._adopt_tokenizer(self.tokenizer, constants.get("get_eos_ids"))  # the program's own EOS list
@@ -67,8 +88,8 @@ class ExecuTorchEngine(HFTokenizerBackend, Engine):
     def _evaluate(self, token_ids: list[int]) -> np.ndarray:
         torch = self._torch
         logits = None
-        for start in range(0, len(token_ids), self._max_seq_len):  # the program takes at most max_seq_len
-            chunk = token_ids[start : start + self._max_seq_len]
+        for start in range(0, len(token_ids), self._max_chunk):
+            chunk = token_ids[start : start + self._max_chunk]
             inputs = [torch.tensor([chunk], dtype=torch.long), torch.tensor([self._position], dtype=torch.long)]
             try:
                 logits = self._forward.execute(inputs)[0]  # [1, V]

@@ -28,6 +28,7 @@ class GenerationConfig:
     repetition_penalty: float = 1.0  # 1.0: off; CTRL-style, on every token of prompt and output
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    ignore_eos: bool = False  # generate all max_new_tokens (benchmarks); end-of-generation tokens come out as text
 
     def __post_init__(self) -> None:
         stop = self.stop
@@ -49,6 +50,7 @@ class GenerationConfig:
             (_finite(self.repetition_penalty) and self.repetition_penalty > 0, "repetition_penalty must be > 0"),
             (self.seed is None or (_integer(self.seed) and self.seed >= 0), "seed must be an integer >= 0 or None"),
             (all(isinstance(s, str) and s for s in self.stop), "stop strings must be non-empty strings"),
+            (isinstance(self.ignore_eos, bool), "ignore_eos must be true or false"),
         ]
         for ok, message in checks:
             if not ok:

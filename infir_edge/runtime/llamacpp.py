@@ -9,9 +9,7 @@ is remembered (path, size, mtime) so later loads skip the probe.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
-import json
 import os
 import signal
 import subprocess
@@ -21,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
+from infir_edge.cache import file_key, read_json_cache, update_json_cache
 from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
-from infir_edge.files import atomic_write_text
 from infir_edge.models.gguf_model import GGUFModelInfo, inspect_gguf
 from infir_edge.runtime.engine import Engine, EngineInfo
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 PROBE_TIMEOUT_S = 120
+PROBE_CACHE = "llamacpp_probed.json"  # in the SDK cache: files that loaded in a child process
 SPECIAL_TOKEN_TYPES = (3, 4)  # llama.cpp token types CONTROL and USER_DEFINED
 
 
@@ -155,29 +154,10 @@ class LlamaCppEngine(Engine):
 
 
 # ---- the child-process probe ---------------------------------------------------------------------------
-def _probe_cache_file() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "infir_edge" / "llamacpp_probed.json"
-
-
-def _probe_key(path: Path) -> str:
-    st = path.stat()
-    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}"
-
-
-def _load_probe_cache() -> dict:
-    try:
-        cache = json.loads(_probe_cache_file().read_text())
-    except (OSError, ValueError):
-        return {}
-    return cache if isinstance(cache, dict) else {}
-
-
 def ensure_loadable(path: Path) -> None:
     """Load `path` with llama.cpp in a child process and generate a token; raise `ModelFormatError` if it fails."""
-    key = _probe_key(path)
-    cache = _load_probe_cache()
-    if cache.get(key):
+    key = file_key(path)
+    if read_json_cache(PROBE_CACHE).get(key):
         return
     command = [sys.executable, "-m", "infir_edge.runtime.llamacpp", "--probe", str(path)]
     # the child imports this package the way the parent did, wherever it came from
@@ -195,9 +175,7 @@ def ensure_loadable(path: Path) -> None:
             how = f"failed (exit {proc.returncode})"
         reason = _last_error_line(proc.stderr)
         raise ModelFormatError(f"{path}: llama.cpp {how} loading this file" + (f": {reason}" if reason else ""))
-    cache[key] = True
-    with contextlib.suppress(OSError):  # a read-only home only costs the probe again next time
-        atomic_write_text(_probe_cache_file(), json.dumps(dict(list(cache.items())[-256:])))
+    update_json_cache(PROBE_CACHE, key, True)
 
 
 def _last_error_line(stderr: str) -> str:

@@ -30,11 +30,21 @@ def load(
 ) -> Engine:
     """Load a model and return an Engine.
 
-    model: `"default"` (SmolLM2-135M-Instruct, embedded), a `.gguf` file or a checkpoint directory.
-    backend: `"llamacpp"` or `"torch"`; by default the one for the model's format.
+    model: `"default"` (SmolLM2-135M-Instruct, embedded), a `.gguf`, `.onnx` or `.pte` file, a bundle
+        directory or a checkpoint directory.
+    backend: one of BACKENDS, by default the one for the model's format; `"auto"`: the fastest of the
+        model and its verified bundles in the bundle cache, at the fastest thread count, as a small probe
+        on this machine found (see `infir_edge.runtime.auto`; the probe is cached).
     n_ctx: context length (default: the model's trained context, capped to what memory allows).
     threads: CPU threads (default: the machine's physical cores).
     """
+    if backend == "auto":
+        from infir_edge.runtime.auto import choose
+
+        if backend_options:
+            raise InvalidRequestError("backend='auto' takes no backend-specific options")
+        choice = choose(model, threads)
+        return load(choice.path, backend=choice.backend, n_ctx=n_ctx, threads=choice.threads)
     source = resolve_model(model)
     name = backend or DEFAULT_BACKEND[source.format]
     if name not in BACKENDS:

@@ -65,5 +65,8 @@ def test_default_executorch_8da4w_bundle(tmp_path):
     with infir_edge.load(bundle) as engine:
         ids = engine.tokenize(PROMPT)
         sdk_text = engine.generate(PROMPT, max_new_tokens=8).text
+        # a prompt longer than the program's max_seq_len (512) is prefilled in chunks of at most 511 tokens
+        long_prompt = engine.generate([ids[0]] * 600, max_new_tokens=2, ignore_eos=True)
+        assert len(long_prompt.token_ids) == 2
     assert executorch_forward_logits(bundle, ids).shape == (len(ids), 49152)
     assert executorch_runner_text(bundle, PROMPT, 8) == sdk_text
