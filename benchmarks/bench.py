@@ -12,6 +12,7 @@ in `OUT/cells/` with the settings it was measured under.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import subprocess
 import sys
@@ -51,8 +52,6 @@ class BenchSettings:
 
 def plan_cells(formats, quants) -> list[tuple[str, str]]:
     """(format, quant) pairs to measure; every requested quant must belong to some requested format."""
-    import importlib
-
     from infir_edge.export import EXPORTERS
 
     def _exporter(fmt: str):
@@ -77,17 +76,19 @@ def ensure_bundle(model: str, fmt: str, quant: str, bundles_root: Path | None, t
     Exported with force: a quantization below its verification floor is still measured (its figures say
     so); the cache marks it failed, so `backend="auto"` never picks it."""
     from infir_edge.errors import ModelFormatError
-    from infir_edge.export import export
+    from infir_edge.export import EXPORTERS, export
     from infir_edge.models.bundle import read_manifest
     from infir_edge.models.bundle_cache import bundle_dir, model_sha256
 
     digest = model_sha256(model)
     path = bundle_dir(digest, fmt, quant, bundles_root)
+    recipe = importlib.import_module(EXPORTERS[fmt]).RECIPE
     try:
-        if read_manifest(path).source.get("sha256") == digest:
+        manifest = read_manifest(path)
+        if manifest.source.get("sha256") == digest and manifest.export_settings.get("recipe", 1) == recipe:
             return path
     except ModelFormatError:
-        pass  # missing or damaged: export again
+        pass  # missing or damaged (or made by an older recipe): export again
     return export(model, format=fmt, quant=quant, out=path, overwrite=True, force=True, threads=threads)
 
 

@@ -44,7 +44,7 @@ def run(args) -> int:
 
         path = write_roofline_report(args.shapes, args.out, threads=args.threads, repeats=args.repeats,
                                      prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens,
-                                     overwrite=args.overwrite)
+                                     formats=args.formats, quants=args.quants, overwrite=args.overwrite)
         print(f"wrote {path}")
         return 0
     from benchmarks.bench import BenchSettings, run_bench

@@ -111,3 +111,19 @@ def write_tiny_checkpoint(path: Path, tokenizer_dir: Path, *, seed: int = 0) -> 
         if (tokenizer_dir / name).exists():
             shutil.copy(tokenizer_dir / name, path / name)
     return path
+
+
+def write_gguf_bundle(
+    path: Path, model_file: Path, source_sha: str, *, passed: bool = True, quant: str = "q8_0"
+) -> Path:
+    """A bundle directory holding a copy of `model_file`, its manifest naming `source_sha` as the source."""
+    from infir_edge.models.bundle import Manifest, describe_files
+
+    path.mkdir(parents=True)
+    shutil.copy(model_file, path / "model.gguf")
+    manifest = Manifest(format="gguf", quantization=quant, model_file="model.gguf", context_length=256,
+                        source={"path": str(model_file), "format": "gguf", "sha256": source_sha},
+                        files=describe_files(path), export_settings={"format": "gguf", "quant": quant},
+                        verification={"passed": passed})
+    (path / "manifest.json").write_text(manifest.to_json())
+    return path

@@ -3,7 +3,7 @@
     from infir_edge.export import export
     export("default", format="gguf", quant="q8_0", out="bundles/smollm2-q8_0")
 
-One module per format (`gguf.py`; ONNX and ExecuTorch to come) behind `export()`; `verify.py` measures
+One module per format (`gguf.py`, `onnx.py`, `executorch.py`) behind `export()`; `verify.py` measures
 the bundle against its fp32 source, and the result is written into the bundle's manifest.
 """
 
@@ -17,7 +17,8 @@ from infir_edge.errors import InvalidRequestError, VerificationError
 from infir_edge.files import atomic_directory, atomic_write_text, check_output
 from infir_edge.models.bundle import Manifest, describe_files, read_manifest
 
-# format -> its module; each has QUANTS, MODEL_FILE, BUNDLE_FORMAT and write(source, bundle, quant, n_ctx)
+# format -> its module; each has QUANTS, MODEL_FILE, BUNDLE_FORMAT, RECIPE (raised whenever the same source
+# would export differently, so cached bundles are made again) and write(source, bundle, quant, n_ctx)
 EXPORTERS = {
     "gguf": "infir_edge.export.gguf",
     "onnx": "infir_edge.export.onnx",
@@ -98,7 +99,8 @@ def export(
             context_length=n_ctx,
             source={"path": str(src.path), "format": src.format, "sha256": src.sha256},
             files=describe_files(tmp),
-            export_settings={"format": format, "quant": quant, "max_context": max_context, "force": force},
+            export_settings={"format": format, "quant": quant, "max_context": max_context, "force": force,
+                             "recipe": exporter.RECIPE},
             export_report=report,
             verification=verification,
             sdk_version=__version__,

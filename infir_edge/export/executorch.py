@@ -27,6 +27,7 @@ from infir_edge.errors import BackendError, BackendUnavailableError
 from infir_edge.export import equalize
 from infir_edge.export.gguf import rope_to_interleaved
 
+RECIPE = 1  # torchao-quantized before export_llm
 QUANTS = ("fp32", "8da8w", "8da4w")
 MODEL_FILE = "model.pte"
 BUNDLE_FORMAT = "pte"

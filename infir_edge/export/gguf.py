@@ -21,6 +21,7 @@ from infir_edge.export import equalize
 GGUFPY_QUANTS = {"f32": "F32", "f16": "F16", "bf16": "BF16", "q8_0": "Q8_0", "q4_0": "Q4_0", "q4_1": "Q4_1"}
 LLAMA_CPP_QUANTS = {"q4_k_m": "Q4_K_M", "q5_k_m": "Q5_K_M", "q6_k": "Q6_K"}
 EQUALIZED_QUANTS = {"q4_0": equalize.q4_0, "q4_1": equalize.q4_1}
+RECIPE = 1  # AWQ before q4_0/q4_1
 QUANTS = (*GGUFPY_QUANTS, *LLAMA_CPP_QUANTS)
 MODEL_FILE = "model.gguf"
 BUNDLE_FORMAT = "gguf"
