@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -107,8 +108,11 @@ def run_job(job: dict, saved: Path) -> dict:
         job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "result.json"
         job_file.write_text(json.dumps(job))
         try:
+            # every job gets OpenMP's single-threaded default from the start (see the ExecuTorch backend: it
+            # cannot be set once llama.cpp or torch loaded libgomp, and the auto probe loads both)
+            env = {"OMP_NUM_THREADS": "1", **os.environ}
             proc = subprocess.run([sys.executable, "-m", "benchmarks.cell", str(job_file), str(result_file)],
-                                  capture_output=True, text=True, errors="replace", timeout=JOB_TIMEOUT_S)
+                                  capture_output=True, text=True, errors="replace", timeout=JOB_TIMEOUT_S, env=env)
             if result_file.is_file():
                 result = json.loads(result_file.read_text())
             else:
@@ -215,7 +219,9 @@ def _auto_job(settings: BenchSettings, source, bundles: dict, bundles_root: Path
         if not found:
             return {"error": "no GGUF to run llama-cpp-python's defaults on: include gguf in --formats"}
         gguf = found[0] / read_manifest(found[0]).model_file
+    hashes = sorted(read_manifest(b).files[read_manifest(b).model_file]["sha256"] for b in bundles.values())
     return {"kind": "auto", "model": settings.model, "bundles_root": str(bundles_root) if bundles_root else None,
+            "bundle_sha256": hashes,  # new bundles make it a new job, not one to resume
             "baseline_gguf": str(gguf), "prompt_tokens": settings.prompt_tokens,
             "new_tokens": settings.new_tokens, "repeats": settings.repeats}
 

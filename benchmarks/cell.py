@@ -25,6 +25,7 @@ from infir_edge.files import atomic_write_text
 
 PROMPT_SKIP_ARTICLES = 500  # the prompt's text is not part of the perplexity slice (which starts at 0)
 WARMUP_TOKENS = 8
+MIN_PAIRS = 7  # SDK/raw pairs: a median of 7 shrugs off two runs a neighbour on the machine slowed down
 
 
 def make_prompt(engine, prompt_tokens: int) -> tuple[list[int], str]:
@@ -43,7 +44,16 @@ def sdk_run(engine, prompt_ids: list[int], new_tokens: int):
 
 
 def peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    """This process's peak resident memory. Linux: VmHWM, the peak of this program image; getrusage's
+    ru_maxrss would also count the parent's memory at fork (it survives exec), the bench's gigabytes."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # macOS reports bytes, the others KiB
 
 
 def measure_cell(job: dict) -> dict:
@@ -87,7 +97,7 @@ def compare_with_raw(engine, job, model_file: Path, prompt_ids, prompt_text, n_c
     the pairs' ratios, so the machine's drift hits both sides of each pair alike."""
     raw = RAW_RUNTIMES[job["backend"]](model_file, threads=job["threads"], n_ctx=n_ctx)
     raw.run(prompt_ids, WARMUP_TOKENS, prompt_text)
-    pairs = max(job["repeats"], 3)
+    pairs = max(job["repeats"], MIN_PAIRS)
     sdk_rates, raw_runs = [], []
     for i in range(pairs):
         order = ("sdk", "raw") if i % 2 == 0 else ("raw", "sdk")  # neither side always runs second

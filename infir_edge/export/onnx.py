@@ -21,7 +21,7 @@ from pathlib import Path
 from infir_edge.errors import BackendError, BackendUnavailableError
 from infir_edge.export import equalize
 
-RECIPE = 2  # untied 8-bit head, int8-compute MatMulNBits
+RECIPE = 3  # 2: untied 8-bit head, int8-compute MatMulNBits; 3: no copy of a GGUF source as tokenizer.model
 QUANTS = ("fp32", "int8", "int4")
 INT4_BLOCK_SIZE = 32
 INT4_ACCURACY_LEVEL = 4  # MatMulNBits computes with int8 activations (per block), as llama.cpp's q4_0 does
@@ -63,6 +63,8 @@ def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
         for item in exported.iterdir():
             if item.name.startswith("model.onnx"):
                 continue  # the graph and its external data: written below, quantized or not
+            if item.name == "tokenizer.model" and (exported / "tokenizer.json").is_file():
+                continue  # runtimes read tokenizer.json; from a GGUF source this "vocab file" is the whole GGUF
             shutil.copy(item, bundle / item.name)
         if quant == "fp32":
             model = onnx.load(str(exported / MODEL_FILE))

@@ -22,19 +22,28 @@ from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 
 def _single_threaded_openmp() -> None:
-    """Keep OpenMP out of ExecuTorch's way; only possible before torch (and with it OpenMP) is loaded.
+    """Keep OpenMP out of ExecuTorch's way; only possible before the process first loads libgomp.
 
     Some of the program's kernels open OpenMP regions from the worker threads of ExecuTorch's own pool. Those
-    threads take OpenMP's process-wide default (OMP_NUM_THREADS, read once at load; torch.set_num_threads
-    cannot change it), and two pools of spinning threads on the same cores collapse decode once the context
-    passes ~64 tokens: 8da4w on 2 cores at 128 tokens of context, 45 tok/s with OpenMP's default, 135 with 1.
+    threads take OpenMP's process-wide default (OMP_NUM_THREADS, read once when libgomp loads: with torch, or
+    with llama.cpp, whichever comes first; torch.set_num_threads cannot change it), and two pools of spinning
+    threads on the same cores collapse decode once the context passes ~64 tokens: 8da4w on 2 cores at 128
+    tokens of context, 45 tok/s with OpenMP's default, 135 with 1. llama.cpp and torch name their thread
+    counts explicitly, so they are not slowed by it.
     """
-    if "torch" not in sys.modules:
+    if not _libgomp_loaded():
         os.environ.setdefault("OMP_NUM_THREADS", "1")
     elif os.environ.get("OMP_NUM_THREADS") != "1":
-        warnings.warn("torch was imported before the ExecuTorch backend could set OMP_NUM_THREADS=1: decode may "
-                      "run ~3x slower at longer contexts; set OMP_NUM_THREADS=1 before starting Python",
-                      RuntimeWarning, stacklevel=4)
+        warnings.warn("OpenMP was loaded (by torch or llama.cpp) before the ExecuTorch backend could set "
+                      "OMP_NUM_THREADS=1: decode may run ~3x slower past ~64 tokens of context; set "
+                      "OMP_NUM_THREADS=1 in the environment before starting Python", RuntimeWarning, stacklevel=5)
+
+
+def _libgomp_loaded() -> bool:
+    try:
+        return "libgomp" in Path("/proc/self/maps").read_text()
+    except OSError:  # not Linux: no way to tell, so only torch's import is a sign
+        return "torch" in sys.modules
 
 
 def _import_executorch():

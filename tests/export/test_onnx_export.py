@@ -41,6 +41,28 @@ def test_int4_records_its_block_size(onnx_bundles):
     assert _manifest(onnx_bundles["int4"])["export_report"]["block_size"] == 32
 
 
+def _head_nodes(bundle):
+    import onnx
+
+    graph = onnx.load(str(bundle / "model.onnx"), load_external_data=False).graph
+    return {n.op_type: {a.name: a.i for a in n.attribute} for n in graph.node if n.name.startswith("/lm_head/")}
+
+
+def test_int4_quantizes_the_untied_head_to_8_bits_computing_in_int8(onnx_bundles):
+    report = _manifest(onnx_bundles["int4"])["export_report"]
+    assert report["untied_head"] and report["head_bits"] == 8 and report["accuracy_level"] == 4
+    head = _head_nodes(onnx_bundles["int4"])["MatMulNBits"]
+    assert head["bits"] == 8 and head["accuracy_level"] == 4
+
+
+def test_int8_quantizes_the_untied_head(onnx_bundles):
+    assert "MatMulInteger" in _head_nodes(onnx_bundles["int8"])
+
+
+def test_fp32_keeps_the_head_tied(onnx_bundles):
+    assert "untied_head" not in _manifest(onnx_bundles["fp32"])["export_report"]
+
+
 def test_bundle_generates_through_the_sdk(onnx_bundles):
     with infir_edge.load(onnx_bundles["int8"]) as engine:
         assert engine.info().backend == "onnxruntime" and engine.info().quantization == "int8"

@@ -19,6 +19,7 @@ from infir_edge.runtime.generation import GenerationConfig, Timings
         {"min_p": 1.0},
         {"repetition_penalty": 0},
         {"stop": ("",)},
+        {"ignore_eos": "yes"},
     ],
 )
 def test_invalid_values_are_refused(options):

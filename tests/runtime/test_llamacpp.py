@@ -174,3 +174,21 @@ def test_decode_speed_excludes_the_consumers_time(llama_engine):
     for _ in stream:
         time.sleep(0.02)  # a slow consumer: 20 ms a piece would cap a wall-clock figure at 50 tok/s
     assert stream.result.timings.decode_tokens_per_s > 0.5 * fast
+
+
+def test_a_prompt_of_token_ids_is_used_as_it_is(llama_engine):
+    ids = llama_engine.tokenize("The capital of France is")
+    assert llama_engine.generate(ids, max_new_tokens=6).text == llama_engine.generate(
+        "The capital of France is", max_new_tokens=6).text
+
+
+def test_a_token_id_outside_the_vocabulary_is_refused(llama_engine):
+    with pytest.raises(InvalidRequestError, match="outside the vocabulary"):
+        llama_engine.generate([1, 10**9], max_new_tokens=2)
+
+
+def test_ignore_eos_generates_every_new_token(llama_engine):
+    messages = [{"role": "user", "content": "Say hello."}]
+    assert llama_engine.generate(messages, max_new_tokens=64).finish_reason == "stop"
+    generation = llama_engine.generate(messages, max_new_tokens=64, ignore_eos=True)
+    assert generation.finish_reason == "length" and len(generation.token_ids) == 64
