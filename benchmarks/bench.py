@@ -5,8 +5,8 @@ and the machine's memory-bandwidth roofline.
 
 Exports what it needs into the bundle cache (reusing what is there), measures the memory bandwidth, runs
 each cell in a fresh child process (`benchmarks.cell`), then the `backend="auto"` probe, and writes
-`results.json`, `report.md` and PNG plots. A run that is interrupted resumes: each finished cell is kept
-in `OUT/cells/` with the settings it was measured under.
+`results.json`, `report.md` and PNG plots. A run that is interrupted resumes when started again with the
+same command: each finished cell is kept in `OUT/cells/` with the job it measured (`--overwrite` starts over).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -149,6 +150,8 @@ def run_bench(settings: BenchSettings, out: str | Path, *, overwrite: bool = Fal
     out = Path(out)
     if (out / "results.json").exists() and not overwrite:
         raise InvalidRequestError(f"{out}/results.json already exists (pass --overwrite to replace it)")
+    if overwrite and (out / "cells").is_dir():
+        shutil.rmtree(out / "cells")  # a fresh run; without --overwrite an interrupted one resumes from here
     _check_settings(settings)
     threads = resolve_threads(settings.threads)
     cells_plan = plan_cells(settings.formats, settings.quants)

@@ -41,10 +41,8 @@ class OnnxRuntimeEngine(HFTokenizerBackend, Engine):
         try:
             self.config = json.loads((folder / "config.json").read_text())
             self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
-            options = ort.SessionOptions()
+            options = ort.SessionOptions()  # onnxruntime's defaults (all graph optimizations, spinning workers)
             options.intra_op_num_threads = self.threads
-            options.inter_op_num_threads = 1
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # protobuf, tokenizer and JSON errors have no common base
             raise ModelFormatError(f"{self.path}: onnxruntime could not load the model: {e}") from None
