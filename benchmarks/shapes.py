@@ -15,7 +15,7 @@ from benchmarks.bandwidth import copy_bandwidth
 from benchmarks.bench import FORMAT_BACKEND, BenchSettings, cell_roofline, ensure_bundle, plan_cells, run_job
 from benchmarks.machine import describe_machine
 from benchmarks.roofline import model_shape
-from infir_edge.errors import InvalidRequestError
+from infir_edge.errors import InfirEdgeError, InvalidRequestError
 from infir_edge.files import atomic_write_text
 
 # Llama-3.2-1B's published configuration; the tokenizer is SmolLM2's (its 49,152 tokens fill the first
@@ -83,11 +83,18 @@ def write_roofline_report(shapes, out, *, threads=None, repeats=3, prompt_tokens
     bandwidth = copy_bandwidth(max(counts))
     settings = BenchSettings(prompt_tokens=prompt_tokens, new_tokens=new_tokens, repeats=repeats)
     rows = []
+    data = {"created_unix": time.time(), "machine": describe_machine(max(counts)), "memory_bandwidth": bandwidth,
+            "prompt_tokens": prompt_tokens, "new_tokens": new_tokens, "repeats": repeats, "rows": rows}
     for shape_name in shapes:
         model = shape_model(shape_name)
         shape = model_shape(model)
         for fmt, quant in cells_plan:
-            bundle = ensure_bundle(model, fmt, quant, None, None)
+            try:
+                bundle = ensure_bundle(model, fmt, quant, None, None)
+            except InfirEdgeError as e:  # one exporter failing (memory, a missing extra) spoils only its row
+                rows.append({"shape": shape_name, "format": fmt, "quant": quant, "backend": FORMAT_BACKEND[fmt],
+                             "export_error": str(e)})
+                continue
             manifest = read_manifest(bundle)
             model_file = bundle / manifest.model_file
             by_threads = {}
@@ -104,10 +111,9 @@ def write_roofline_report(shapes, out, *, threads=None, repeats=3, prompt_tokens
                          "file_bytes": model_file.stat().st_size, "roofline": roof, "decode_by_threads": decode,
                          "best_threads": best, "best_fraction": decode[best] / roof["decode_tok_s"] if best else None,
                          "errors": {t: r["error"] for t, r in by_threads.items() if "error" in r}})
-    data = {"created_unix": time.time(), "machine": describe_machine(max(counts)), "memory_bandwidth": bandwidth,
-            "prompt_tokens": prompt_tokens, "new_tokens": new_tokens, "repeats": repeats, "rows": rows}
-    atomic_write_text(out / "roofline.json", json.dumps(data, indent=2) + "\n")
-    atomic_write_text(out / "roofline.md", _markdown(data, counts))
+            # rewritten after every row: a run stopped half-way (the 1B exports take long) leaves its rows
+            atomic_write_text(out / "roofline.json", json.dumps(data, indent=2) + "\n")
+            atomic_write_text(out / "roofline.md", _markdown(data, counts))
     return out / "roofline.md"
 
 
@@ -127,6 +133,8 @@ def _markdown(data: dict, counts: list[int]) -> str:
         "|" + "|".join("---" for _ in header) + "|",
     ]
     for r in data["rows"]:
+        if "export_error" in r:
+            continue
         roof = r["roofline"]
         speeds = [f"{r['decode_by_threads'][t]:.1f}" if t in r["decode_by_threads"] else "failed" for t in counts]
         lines.append("| " + " | ".join([
@@ -135,7 +143,9 @@ def _markdown(data: dict, counts: list[int]) -> str:
             str(r["best_threads"] or "-"), f"{r['best_fraction']:.0%}" if r["best_fraction"] else "-",
         ]) + " |")
     errors = [f"- {r['shape']} {r['format']} {r['quant']}, {t} threads: {e}" for r in data["rows"]
-              for t, e in r["errors"].items()]
+              for t, e in r.get("errors", {}).items()]
+    errors += [f"- {r['shape']} {r['format']} {r['quant']}: export failed: {r['export_error']}"
+               for r in data["rows"] if "export_error" in r]
     if errors:
         lines += ["", "Failed measurements:", *errors]
     return "\n".join(lines) + "\n"
