@@ -72,7 +72,8 @@ def plan_cells(formats, quants) -> list[tuple[str, str]]:
     return cells
 
 
-def ensure_bundle(model: str, fmt: str, quant: str, bundles_root: Path | None, threads: int | None) -> Path:
+def ensure_bundle(model: str, fmt: str, quant: str, bundles_root: Path | None, threads: int | None, *,
+                  awq: bool = True) -> Path:
     """The cached bundle of `model` in `fmt`/`quant`, exported first if it is missing or damaged.
 
     Exported with force: a quantization below its verification floor is still measured (its figures say
@@ -83,7 +84,7 @@ def ensure_bundle(model: str, fmt: str, quant: str, bundles_root: Path | None, t
     from infir_edge.models.bundle_cache import bundle_dir, model_sha256
 
     digest = model_sha256(model)
-    path = bundle_dir(digest, fmt, quant, bundles_root)
+    path = bundle_dir(digest, fmt, quant if awq else f"{quant}-noawq", bundles_root)
     recipe = importlib.import_module(EXPORTERS[fmt]).RECIPE
     try:
         manifest = read_manifest(path)
@@ -91,7 +92,7 @@ def ensure_bundle(model: str, fmt: str, quant: str, bundles_root: Path | None, t
             return path
     except ModelFormatError:
         pass  # missing or damaged (or made by an older recipe): export again
-    return export(model, format=fmt, quant=quant, out=path, overwrite=True, force=True, threads=threads)
+    return export(model, format=fmt, quant=quant, out=path, overwrite=True, force=True, threads=threads, awq=awq)
 
 
 def _job_key(job: dict) -> str:

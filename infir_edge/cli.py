@@ -177,7 +177,7 @@ def cmd_export(args) -> int:
     from infir_edge.export import export
 
     out = export(args.source, format=args.format, quant=args.quant, out=args.out, overwrite=args.overwrite,
-                 max_context=args.max_context, force=args.force, threads=args.threads)
+                 max_context=args.max_context, force=args.force, threads=args.threads, awq=args.awq)
     _print_bundle(out)
     return EXIT_OK
 
@@ -262,11 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=("gguf", "onnx", "executorch"))
     p.add_argument("--quant", required=True,
                    help="gguf: f32 f16 bf16 q8_0 q4_0 q4_1 q4_k_m q5_k_m q6_k; onnx: fp32 int8 int4; "
-                        "executorch: fp32 8da4w")
+                        "executorch: fp32 8da8w 8da4w")
     p.add_argument("--out", required=True, help="the bundle directory to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bundle")
     p.add_argument("--max-context", type=int, help="context length to record (default: the model's)")
     p.add_argument("--force", action="store_true", help="keep a bundle whose verification is below its floor")
+    p.add_argument("--no-awq", dest="awq", action="store_false",
+                   help="skip the AWQ scale search before 4-bit/int8 quantization (faster, less accurate)")
     p.add_argument("--threads", "-t", type=int)
     p.set_defaults(func=cmd_export)
 

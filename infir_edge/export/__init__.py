@@ -18,7 +18,7 @@ from infir_edge.files import atomic_directory, atomic_write_text, check_output
 from infir_edge.models.bundle import Manifest, describe_files, read_manifest
 
 # format -> its module; each has QUANTS, MODEL_FILE, BUNDLE_FORMAT, RECIPE (raised whenever the same source
-# would export differently, so cached bundles are made again) and write(source, bundle, quant, n_ctx)
+# would export differently, so cached bundles are made again) and write(source, bundle, quant, n_ctx, *, awq)
 EXPORTERS = {
     "gguf": "infir_edge.export.gguf",
     "onnx": "infir_edge.export.onnx",
@@ -60,8 +60,12 @@ def export(
     max_context: int | None = None,
     force: bool = False,
     threads: int | None = None,
+    awq: bool = True,
 ) -> Path:
     """Export `source` ("default", a checkpoint directory or a .gguf) to the bundle directory `out`.
+
+    `awq=False` skips the AWQ scale search before low-bit quantization (faster; worse agreement on a trained
+    model, the same speed: what a random-weight model for a speed measurement needs).
 
     The bundle is verified against the source before it is published; below its quantization's floor the
     export fails with `VerificationError` (and leaves nothing behind) unless `force`.
@@ -85,7 +89,7 @@ def export(
     with atomic_directory(out, overwrite=overwrite) as tmp:
         model_file = tmp / exporter.MODEL_FILE
         with _step(f"writing {format} {quant}"):
-            report = exporter.write(src, tmp, quant, n_ctx)
+            report = exporter.write(src, tmp, quant, n_ctx, awq=awq)
         report["n_params"] = sum(p.numel() for p in src.model.parameters())
         with _step("verifying against the fp32 source"):
             reference, candidate = _engines(src, model_file, n_ctx, threads)
@@ -100,7 +104,7 @@ def export(
             source={"path": str(src.path), "format": src.format, "sha256": src.sha256},
             files=describe_files(tmp),
             export_settings={"format": format, "quant": quant, "max_context": max_context, "force": force,
-                             "recipe": exporter.RECIPE},
+                             "recipe": exporter.RECIPE, "awq": awq},
             export_report=report,
             verification=verification,
             sdk_version=__version__,

@@ -118,7 +118,7 @@ def runner_tokenizer_json(tokenizer) -> dict:
     return data
 
 
-def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
+def write(source, bundle: Path, quant: str, n_ctx: int, *, awq: bool = True) -> dict:
     try:
         import executorch  # noqa: F401
         import torch
@@ -131,8 +131,9 @@ def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
             raise BackendError(f"8da4w needs Linear widths that are multiples of {GROUP_SIZE}; this model's are "
                                f"{config.hidden_size} and {config.intermediate_size}")
         report["group_size"] = GROUP_SIZE
-        source, report["equalization"] = equalize.equalized_source(
-            source, equalize.symmetric(4, GROUP_SIZE), equalize.per_token_int8)
+        if awq:
+            source, report["equalization"] = equalize.equalized_source(
+                source, equalize.symmetric(4, GROUP_SIZE), equalize.per_token_int8)
     # export_llm decides how to load a checkpoint from its path ("int8" or "8da4w" in it switch on legacy
     # quantizers), so the staging directory gets a name of our own, not one derived from the user's
     with tempfile.TemporaryDirectory(prefix="infir-edge-pte-") as staging:

@@ -122,7 +122,7 @@ def _merges(tokenizer) -> list[str]:
     return [m if isinstance(m, str) else " ".join(m) for m in merges]
 
 
-def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
+def write(source, bundle: Path, quant: str, n_ctx: int, *, awq: bool = True) -> dict:
     """Write `source` into `bundle` quantized as `quant`; return what was done (types per tensor, fallbacks)."""
     path = bundle / MODEL_FILE
     if quant in LLAMA_CPP_QUANTS:
@@ -131,7 +131,7 @@ def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
         report = _quantize_with_llama_cpp(staging, path, LLAMA_CPP_QUANTS[quant])
         staging.unlink()
         return report
-    if quant in EQUALIZED_QUANTS:
+    if awq and quant in EQUALIZED_QUANTS:
         # 4-bit block formats get AWQ scales first (equalize.py): Q4_0 agreement on SmolLM2-135M 0.64 -> 0.84
         source, equalization = equalize.equalized_source(source, EQUALIZED_QUANTS[quant])
         return {**_write_with_gguf_py(source, path, quant, n_ctx), "equalization": equalization}

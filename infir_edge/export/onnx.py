@@ -32,7 +32,7 @@ MODEL_FILE = "model.onnx"
 BUNDLE_FORMAT = "onnx"
 
 
-def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
+def write(source, bundle: Path, quant: str, n_ctx: int, *, awq: bool = True) -> dict:
     """Export `source` into the directory `bundle` (model, tokenizer and config files); return a report."""
     try:
         import onnx
@@ -40,7 +40,7 @@ def write(source, bundle: Path, quant: str, n_ctx: int) -> dict:
     except ImportError as e:
         raise BackendUnavailableError("onnxruntime", "onnx", str(e)) from None
     report: dict = {}
-    if quant in ("int8", "int4"):
+    if awq and quant in ("int8", "int4"):
         grid, activations = ((equalize.symmetric(8, 0), equalize.per_tensor_uint8) if quant == "int8"
                              else (equalize.symmetric(4, INT4_BLOCK_SIZE), None))
         source, report["equalization"] = equalize.equalized_source(source, grid, activations)

@@ -125,3 +125,10 @@ def test_rope_permutation_interleaves_the_halves():
 def test_generation_markers_are_stripped():
     template = "{% for m in messages %}{% generation %}{{ m['content'] }}{% endgeneration %}{% endfor %}"
     assert strip_generation_markers(template) == "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+
+
+def test_awq_can_be_skipped(tiny_checkpoint, tmp_path):
+    bundle = export(tiny_checkpoint, format="gguf", quant="q4_0", out=tmp_path / "b", max_context=256, force=True,
+                    awq=False)
+    manifest = _manifest(bundle)
+    assert "equalization" not in manifest["export_report"] and manifest["export_settings"]["awq"] is False
