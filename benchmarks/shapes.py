@@ -8,6 +8,7 @@ needs no download. Written to OUT/roofline.md (and roofline.json); never part of
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -76,6 +77,8 @@ def write_roofline_report(shapes, out, *, threads=None, repeats=3, prompt_tokens
     out = Path(out)
     if (out / "roofline.md").exists() and not overwrite:
         raise InvalidRequestError(f"{out}/roofline.md already exists (pass --overwrite to replace it)")
+    if overwrite and (out / "cells").is_dir():
+        shutil.rmtree(out / "cells")  # a fresh run; without --overwrite an interrupted one resumes
     if quants is None:
         quants = tuple(q for f in formats for q in SHAPE_QUANTS[f])
     cells_plan = plan_cells(formats, quants)
@@ -108,8 +111,10 @@ def write_roofline_report(shapes, out, *, threads=None, repeats=3, prompt_tokens
             decode = {t: r["decode_tok_s"]["median"] for t, r in by_threads.items() if "decode_tok_s" in r}
             roof = cell_roofline({"format": fmt}, model_file, shape, settings, bandwidth["best_bandwidth_gb_s"])
             best = max(decode, key=decode.get) if decode else None
+            size = sum(f["bytes"] for name, f in manifest.files.items() if name.startswith(manifest.model_file))
             rows.append({"shape": shape_name, "format": fmt, "quant": quant, "backend": FORMAT_BACKEND[fmt],
-                         "file_bytes": model_file.stat().st_size, "roofline": roof, "decode_by_threads": decode,
+                         "file_bytes": size,  # model.onnx with its model.onnx.data
+                         "roofline": roof, "decode_by_threads": decode,
                          "best_threads": best, "best_fraction": decode[best] / roof["decode_tok_s"] if best else None,
                          "errors": {t: r["error"] for t, r in by_threads.items() if "error" in r}})
             # rewritten after every row: a run stopped half-way (the 1B exports take long) leaves its rows
