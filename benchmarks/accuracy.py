@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from benchmarks.corpora import wikipedia_text, word_problems
+from infir_edge.export.verify import log_softmax
 from infir_edge.reasoning import extract_answer
 
 PERPLEXITY_WINDOWS = 6
@@ -18,12 +19,6 @@ PERPLEXITY_WINDOW_TOKENS = 256
 ARITHMETIC_PROBLEMS = 24
 ARITHMETIC_NEW_TOKENS = 24
 ARITHMETIC_INSTRUCTION = "Answer with the number only."
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    logits = logits.astype(np.float64)
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def perplexity(engine, *, windows: int = PERPLEXITY_WINDOWS, window_tokens: int = PERPLEXITY_WINDOW_TOKENS) -> dict:

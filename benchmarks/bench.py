@@ -12,7 +12,6 @@ same command: each finished cell is kept in `OUT/cells/` with the job it measure
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -54,20 +53,17 @@ class BenchSettings:
 
 def plan_cells(formats, quants) -> list[tuple[str, str]]:
     """(format, quant) pairs to measure; every requested quant must belong to some requested format."""
-    from infir_edge.export import EXPORTERS
-
-    def _exporter(fmt: str):
-        return importlib.import_module(EXPORTERS[fmt])
+    from infir_edge.export import EXPORTERS, exporter_module
 
     unknown = [f for f in formats if f not in EXPORTERS]
     if unknown or not formats:
         raise InvalidRequestError(f"--formats must name some of {', '.join(EXPORTERS)}, got {','.join(formats)}")
     if quants is None:
         return [(f, q) for f in formats for q in DEFAULT_QUANTS[f]]
-    cells = [(f, q) for f in formats for q in quants if q in _exporter(f).QUANTS]
+    cells = [(f, q) for f in formats for q in quants if q in exporter_module(f).QUANTS]
     orphans = [q for q in quants if not any(q == cq for _, cq in cells)]
     if orphans:
-        known = "; ".join(f"{f}: {' '.join(_exporter(f).QUANTS)}" for f in formats)
+        known = "; ".join(f"{f}: {' '.join(exporter_module(f).QUANTS)}" for f in formats)
         raise InvalidRequestError(f"quantization(s) {', '.join(orphans)} exist in none of the formats ({known})")
     return cells
 
@@ -79,13 +75,13 @@ def ensure_bundle(model: str, fmt: str, quant: str, bundles_root: Path | None, t
     Exported with force: a quantization below its verification floor is still measured (its figures say
     so); the cache marks it failed, so `backend="auto"` never picks it."""
     from infir_edge.errors import ModelFormatError
-    from infir_edge.export import EXPORTERS, export
+    from infir_edge.export import export, exporter_module
     from infir_edge.models.bundle import read_manifest
     from infir_edge.models.bundle_cache import bundle_dir, model_sha256
 
     digest = model_sha256(model)
     path = bundle_dir(digest, fmt, quant if awq else f"{quant}-noawq", bundles_root)
-    recipe = importlib.import_module(EXPORTERS[fmt]).RECIPE
+    recipe = exporter_module(fmt).RECIPE
     try:
         manifest = read_manifest(path)
         if manifest.source.get("sha256") == digest and manifest.export_settings.get("recipe", 1) == recipe:
@@ -223,7 +219,8 @@ def _auto_job(settings: BenchSettings, source, bundles: dict, bundles_root: Path
         if not found:
             return {"error": "no GGUF to run llama-cpp-python's defaults on: include gguf in --formats"}
         gguf = found[0] / read_manifest(found[0]).model_file
-    hashes = sorted(read_manifest(b).files[read_manifest(b).model_file]["sha256"] for b in bundles.values())
+    manifests = [read_manifest(b) for b in bundles.values()]
+    hashes = sorted(m.files[m.model_file]["sha256"] for m in manifests)
     return {"kind": "auto", "model": settings.model, "bundles_root": str(bundles_root) if bundles_root else None,
             "bundle_sha256": hashes,  # new bundles make it a new job, not one to resume
             "baseline_gguf": str(gguf), "prompt_tokens": settings.prompt_tokens,

@@ -9,18 +9,10 @@ from pathlib import Path
 
 import psutil
 
+from infir_edge.runtime.resources import cpu_model
+
 PACKAGES = ("infir-edge", "llama-cpp-python", "onnxruntime", "executorch", "torch", "torchao", "transformers",
             "optimum-onnx", "numpy")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def last_level_cache_bytes() -> int | None:

@@ -27,7 +27,8 @@ EXPORTERS = {
 VERIFY_CONTEXT = 512  # the verification prompts are short; a small context keeps the check light
 
 
-def _exporter(fmt: str):
+def exporter_module(fmt: str):
+    """The module that exports `fmt` (its QUANTS, RECIPE, write, ...); InvalidRequestError if unknown."""
     if fmt not in EXPORTERS:
         raise InvalidRequestError(f"unknown export format '{fmt}' (available: {', '.join(EXPORTERS)})")
     return importlib.import_module(EXPORTERS[fmt])
@@ -74,7 +75,7 @@ def export(
     from infir_edge.export.source import load_export_source
     from infir_edge.export.verify import compare
 
-    exporter = _exporter(format)
+    exporter = exporter_module(format)
     if quant not in exporter.QUANTS:
         raise InvalidRequestError(f"--quant for {format} must be one of {', '.join(exporter.QUANTS)}, got {quant!r}")
     check_output(out, overwrite=overwrite)

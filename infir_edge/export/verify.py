@@ -51,13 +51,15 @@ class Verification:
         return asdict(self)
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities over the last axis, in float64 (4-bit logits differ in the 4th decimal)."""
+    x = logits.astype(np.float64)
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
 def _kl(reference: np.ndarray, candidate: np.ndarray) -> float:
     """Mean KL(reference || candidate) over positions, from logits `[T, V]`."""
-    def log_softmax(x):
-        x = x.astype(np.float64)
-        x = x - x.max(axis=-1, keepdims=True)
-        return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
-
     p_log, q_log = log_softmax(reference), log_softmax(candidate)
     return float(np.mean(np.sum(np.exp(p_log) * (p_log - q_log), axis=-1)))
 

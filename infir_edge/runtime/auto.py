@@ -20,7 +20,7 @@ from infir_edge.cache import file_key, read_json_cache, update_json_cache
 from infir_edge.errors import InfirEdgeError
 from infir_edge.models.bundle_cache import cached_bundles
 from infir_edge.models.sources import resolve_model
-from infir_edge.runtime.resources import physical_cores
+from infir_edge.runtime.resources import cpu_model, physical_cores
 
 PROBE_CACHE = "auto_backend.json"
 PROBE_TEXT = "The history of the bicycle begins in the early nineteenth century, when inventors in Europe"
@@ -63,19 +63,9 @@ def candidates(model: str | Path, threads: int | None, bundles_root: str | Path 
 
 
 def _probe_key(found: list[Candidate]) -> str:
-    machine = f"{platform.machine()}|{platform.processor() or _cpu_model()}|{os.cpu_count()}"
+    machine = f"{platform.machine()}|{cpu_model()}|{os.cpu_count()}"
     files = sorted({file_key(resolve_model(c.path).path) + f"@{c.backend}/{c.threads}" for c in found})
     return machine + "||" + ";".join(files)
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown-cpu"
 
 
 def measure(candidate: Candidate) -> float:

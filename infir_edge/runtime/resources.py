@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import platform
+from pathlib import Path
 
 import psutil
 
@@ -10,6 +12,17 @@ from infir_edge.errors import InvalidRequestError
 
 KV_MEMORY_FRACTION = 0.25  # of the memory available now, for the KV cache of the default context
 MIN_DEFAULT_CONTEXT = 512
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (Linux's /proc/cpuinfo), else what the platform module knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def physical_cores() -> int:
