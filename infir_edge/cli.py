@@ -27,7 +27,7 @@ def _quiet_libraries() -> None:
     logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's quantizer advises through the root logger
 
 
-class _Parser(argparse.ArgumentParser):
+class CliParser(argparse.ArgumentParser):
     """Usage errors as one `error:` line and exit 2, like every other refusal."""
 
     def error(self, message: str):
@@ -208,6 +208,20 @@ def _print_bundle(out) -> None:
     print(_figures_line(manifest.verification) + forced)
 
 
+def cmd_deploy(args) -> int:
+    from infir_edge.deploy import deploy
+
+    report = deploy(args.bundle, serial=args.serial, dest=args.dest, run=args.run, runner=args.runner,
+                    prompt=args.prompt, max_new_tokens=args.max_new_tokens, progress=sys.stderr.isatty())
+    print(f"deployed {args.bundle} to {report.serial}:{report.dest}: pushed {len(report.pushed)} files "
+          f"({report.bytes_pushed / 2**20:.1f} MiB), {len(report.skipped)} already there, all sha256 verified "
+          f"on the device ({report.seconds:.1f} s)")
+    if report.run_output is not None:
+        print(f"$ {report.run_command}")
+        print(report.run_output, end="" if report.run_output.endswith("\n") else "\n")
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     from infir_edge.demo import run_demo
 
@@ -216,7 +230,7 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="infir-edge", description="Small reasoning models on edge devices.")
+    parser = CliParser(prog="infir-edge", description="Small reasoning models on edge devices.")
     parser.add_argument("--version", action="version", version=f"infir-edge {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -278,6 +292,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
 
+    p = sub.add_parser("deploy", help="push a bundle to an Android device over adb and verify it there")
+    p.add_argument("bundle", help="a bundle directory written by `infir-edge export`")
+    p.add_argument("--serial", "-s", help="the device (default: $ANDROID_SERIAL, else the only one attached)")
+    p.add_argument("--dest", default="/data/local/tmp/infir", help="directory on the device")
+    p.add_argument("--run", action="store_true", help="start the bundle's runner on the device after the push")
+    p.add_argument("--runner", help="path ON THE DEVICE of llama-cli (gguf) or llama_main (pte), for --run")
+    p.add_argument("--prompt", default="Hello", help="the prompt for --run")
+    p.add_argument("--max-new-tokens", "-n", type=int, default=32)
+    p.set_defaults(func=cmd_deploy)
+
     p = sub.add_parser("demo", help="the main job on the embedded default model: chat, reasoning, speed")
     p.add_argument("--model", "-m", default="default")
     p.add_argument("--backend", "-b", choices=("llamacpp", "torch"))
@@ -308,11 +332,16 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    return run_command(args.func, args)
+
+
+def run_command(func, args) -> int:
+    """Run a command function with the exit-code convention (also used by `infir-agent`)."""
     _quiet_libraries()
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="surrogateescape")  # undecodable input reaches the SDK, which refuses it
     try:
-        return args.func(args)
+        return func(args)
     except InfirEdgeError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
