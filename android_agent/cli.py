@@ -107,7 +107,7 @@ def _add_agent_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", choices=("oracle", "model"), default="oracle")
     p.add_argument("--model", "-m", default="default", help="for --policy model: 'default', a .gguf or a bundle")
     p.add_argument("--backend", "-b", choices=("llamacpp", "torch", "onnxruntime", "executorch", "auto"))
-    p.add_argument("--n-ctx", type=int, default=4096)
+    p.add_argument("--n-ctx", type=int, help="context length (default: the model's, capped by memory)")
     p.add_argument("--threads", "-t", type=int)
     p.add_argument("--serial", "-s", help="drive this device (adb server from $ANDROID_ADB_SERVER_PORT) instead of "
                                           "a simulated phone started for the run")

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from android_agent.errors import AgentError
 from android_agent.observation import Observation, describe_elements
 from infir_edge.errors import ContextOverflowError
 
@@ -77,9 +78,9 @@ class ModelPolicy:
                 # more actions, which the parser rejects)
                 generation = self.engine.generate(prompt, max_new_tokens=self.max_new_tokens, temperature=0.0,
                                                   stop=("}",))
-            except ContextOverflowError:
+            except ContextOverflowError as e:
                 if max_elements <= 5 and max_history == 0:
-                    raise
+                    raise AgentError(f"the model's context cannot hold even a 5-element screen: {e}") from e
                 max_elements, max_history = max(5, max_elements // 2), max_history // 2
                 continue
             return _ACTION_PREFIX + generation.text + ("}" if generation.finish_reason == "stop" else "")

@@ -60,7 +60,8 @@ def run_task(device: Device, name: str, *, seed: int = 0, policy: str = "oracle"
     try:
         episode = agent.run(task.instruction, recorder=recorder)
     except AgentError as e:  # the device failed under the agent: the task is failed, the benchmark goes on
-        episode, error = Episode(instruction=task.instruction, reason=f"error: {e}"), str(e)
+        episode = Episode(instruction=task.instruction, reason=f"error: {e}", gate=list(gate.decisions))
+        error = str(e)
     after = _states(device, task)
     gate_asked = any(d.request.category in task.authorizes for d in episode.gate)
     success = (error is None and episode.finished and task.check(before, after, episode.answer)

@@ -32,12 +32,13 @@ def write_tiny_gguf(
     seed: int = 0,
     tokens: list[str] | None = None,
     block_count: int | None = None,
+    context_length: int = 512,
 ) -> Path:
     """A 2-layer llama GGUF (f16 embedding, f32 rest) with the default model's tokenizer metadata."""
     meta = inspect_gguf(default_model_path()).header.metadata
     tokens = tokens if tokens is not None else meta["tokenizer.ggml.tokens"]
     writer = gguf.GGUFWriter(str(path), "llama")
-    writer.add_context_length(512)
+    writer.add_context_length(context_length)
     writer.add_embedding_length(n_embd)
     writer.add_block_count(block_count if block_count is not None else n_layer)
     writer.add_feed_forward_length(n_ff)
