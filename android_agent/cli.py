@@ -70,8 +70,7 @@ def cmd_bench(args) -> int:
     settings = BenchSettings(policy=args.policy, model=args.model if args.policy == "model" else None, tasks=tasks,
                              seed=args.seed, max_steps=args.max_steps, max_retries=args.max_retries)
     with _device(args) as device, _engine(args) as engine:
-        results = run_bench(device, settings, Path(args.out), engine=engine, overwrite=args.overwrite,
-                            progress=sys.stderr.isatty())
+        results = run_bench(device, settings, Path(args.out), engine=engine, overwrite=args.overwrite)
     print(Path(args.out, "report.md").read_text())
     print(f"success rate: {results['success_rate'] * 100:.1f}% ({results['tasks_solved']}/{results['tasks_run']}); "
           f"results in {args.out}/results.json")

@@ -116,3 +116,13 @@ def test_the_phone_command_serves_a_phone_that_a_plain_u2_connect_reaches(tmp_pa
     finally:
         phone.terminate()
         phone.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_the_default_model_drives_tasks_to_their_end(tmp_path):
+    out = tmp_path / "default"
+    assert main(["bench", "--policy", "model", "--model", "default", "--tasks", "toggle_setting,add_contact",
+                 "--max-steps", "3", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["crashes"] == 0 and all(row["steps"] == 3 or row["finished"] for row in results["tasks"])
+    assert all(row["policy_ms"] for row in results["tasks"])
