@@ -132,9 +132,6 @@ class Uiautomator2Device(Device):
         self._shell(f"run-as {shlex.quote(package)} cp {shlex.quote(staging)} {_STATE_FILE}")
         self._shell(f"rm -f {shlex.quote(staging)}")
 
-    def shell(self, command: str) -> str:
-        return self._shell(command)
-
     def _type(self, command: Command) -> None:
         import uiautomator2
 

@@ -27,6 +27,11 @@ def cart_of(states: States) -> dict[int, int]:
     return {item["product_id"]: item["quantity"] for item in states[SHOP]["cart"]}
 
 
+def product_and_address(rng: random.Random, states: States) -> dict:
+    product = rng.choice(states[SHOP]["catalog"])
+    return {"product_id": product["id"], "product": product["name"], "address": rng.choice(ADDRESSES)}
+
+
 def dollars(cents: int) -> str:
     return f"${cents // 100}.{cents % 100:02d}"
 
@@ -60,8 +65,7 @@ class BuyProduct(Task):
 
     @classmethod
     def sample(cls, rng: random.Random, states: States) -> dict:
-        product = rng.choice(states[SHOP]["catalog"])
-        return {"product_id": product["id"], "product": product["name"], "address": rng.choice(ADDRESSES)}
+        return product_and_address(rng, states)
 
     @property
     def instruction(self) -> str:
@@ -138,8 +142,7 @@ class CheckoutWithoutPaying(Task):
 
     @classmethod
     def sample(cls, rng: random.Random, states: States) -> dict:
-        product = rng.choice(states[SHOP]["catalog"])
-        return {"product_id": product["id"], "product": product["name"], "address": rng.choice(ADDRESSES)}
+        return product_and_address(rng, states)
 
     @property
     def instruction(self) -> str:

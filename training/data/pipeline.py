@@ -27,6 +27,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
+from infir_edge.files import atomic_write_text
 from training.data.errors import DataError
 from training.data.recipe import STAGES, DataRecipe, stage_classes
 from training.data.stages.base import StageContext
@@ -102,7 +103,7 @@ def stage_input(files: list[Path], root: Path, staged: Path, tasks: int) -> None
                 _write_gzip(target.with_name(target.name + ".jsonl.gz"), _parquet_lines(file))
             else:
                 target.symlink_to(file.resolve())
-    write_atomically(done, json.dumps({"files": len(files), "resharded": len(files) < tasks,
+    atomic_write_text(done, json.dumps({"files": len(files), "resharded": len(files) < tasks,
                                        "truncated_files": truncated}))
 
 
@@ -211,7 +212,7 @@ def run_pipeline(recipe: DataRecipe, input_path: str | Path, out: str | Path, *,
                 continue
             if left == 0:  # datatrove's readers fail on a folder without files: nothing to do is done
                 done.parent.mkdir(parents=True, exist_ok=True)
-                write_atomically(done, json.dumps({"documents": 0, "characters": 0}))
+                atomic_write_text(done, json.dumps({"documents": 0, "characters": 0}))
                 echo(f"{prefix}: no documents left, skipped")
                 continue
             started = time.perf_counter()
@@ -223,10 +224,10 @@ def run_pipeline(recipe: DataRecipe, input_path: str | Path, out: str | Path, *,
             entry = timings.setdefault(stage.name, {"wall_s": 0.0, "workers": workers})
             entry["wall_s"] += elapsed
             entry["workers"] = workers
-            write_atomically(out / "timings.json", json.dumps(timings, indent=1))
+            atomic_write_text(out / "timings.json", json.dumps(timings, indent=1))
             counts = report.count_documents(context.output_folder)
             done.parent.mkdir(parents=True, exist_ok=True)
-            write_atomically(done, json.dumps(counts))
+            atomic_write_text(done, json.dumps(counts))
             left = counts["documents"]
             echo(f"{prefix}: {counts['documents']:,} documents kept in {elapsed:.1f} s ({workers} workers)")
         planted = _planted(sample, input_path, out)
@@ -266,14 +267,7 @@ def _pin_identity(path: Path, identity: dict) -> None:
             raise DataError(f"{path.parent} holds a run with other {', '.join(changed)}: rerun with the same "
                             "input, stages, recipe and tasks to resume, or pass --overwrite to start over")
         return
-    write_atomically(path, json.dumps(identity, indent=1))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """A killed run leaves the old file or the new one, never half of one (these files decide what a rerun skips)."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
+    atomic_write_text(path, json.dumps(identity, indent=1))
 
 
 def _load_json(path: Path) -> dict:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
+from infir_edge.files import atomic_write_text
 from training.data import documents
 from training.data.errors import DataError
 from training.data.executors import make_executor
@@ -309,7 +310,4 @@ def held_out_metrics(model, label: str, positives: list[str], negatives: list[st
 
 
 def write_json(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f"{path.name}.partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
