@@ -229,6 +229,14 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args) -> int:
+    from infir_edge.serve import serve
+
+    serve(args.model, host=args.host, port=args.port, backend=args.backend, n_ctx=args.n_ctx,
+          threads=args.threads, model_name=args.model_name)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = CliParser(prog="infir-edge", description="Small reasoning models on edge devices.")
     parser.add_argument("--version", action="version", version=f"infir-edge {_version()}")
@@ -301,6 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", default="Hello", help="the prompt for --run")
     p.add_argument("--max-new-tokens", "-n", type=int, default=32)
     p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("serve", help="an OpenAI-compatible HTTP server: /v1/chat/completions, /v1/completions")
+    _add_model_options(p)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: loopback only; the server has no authentication)")
+    p.add_argument("--port", "-p", type=int, default=8000, help="0: any free port (the one taken is printed)")
+    p.add_argument("--model-name", help="the model id clients send and /v1/models lists (default: the file's stem)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="the main job on the embedded default model: chat, reasoning, speed")
     p.add_argument("--model", "-m", default="default")
