@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import types
-import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from training.data.errors import DataError
 from training.data.executors import EXECUTORS, ExecutorSettings
+from training.typed_config import checked, dataclass_from, no_unknown_keys, read_yaml
 
 if TYPE_CHECKING:
     from training.data.stages.decontam import DecontamConfig
@@ -63,88 +62,26 @@ class DataRecipe:
 
 
 def load_recipe(path: str | Path) -> DataRecipe:
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"recipe {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise DataError(f"recipe {path} is not valid YAML: {e}") from None
-    return recipe_from_dict(raw, source=str(path))
+    return recipe_from_dict(read_yaml(path, DataError), source=str(path))
 
 
 def recipe_from_dict(raw: dict, *, source: str = "recipe") -> DataRecipe:
     if not isinstance(raw, dict):
         raise DataError(f"{source}: expected a mapping at the top level")
     top = {"stages", "tasks", "workers", "executor", *STAGES}
-    _no_unknown_keys(raw, top, source)
-    stages = _checked(raw.get("stages", list(STAGES)), list[str], f"{source}: stages")
+    no_unknown_keys(raw, top, source, DataError)
+    stages = checked(raw.get("stages", list(STAGES)), list[str], f"{source}: stages", DataError)
     for name in stages:
         if name not in STAGES:
             raise DataError(f"{source}: unknown stage {name!r} in stages: choose from {', '.join(STAGES)}")
-    tasks = _checked(raw.get("tasks", 2), int, f"{source}: tasks")
-    workers = _checked(raw.get("workers", 2), int, f"{source}: workers")
+    tasks = checked(raw.get("tasks", 2), int, f"{source}: tasks", DataError)
+    workers = checked(raw.get("workers", 2), int, f"{source}: workers", DataError)
     if tasks < 1 or workers == 0:
         raise DataError(f"{source}: tasks must be >= 1 and workers >= 1 (or -1 = all), got {tasks} and {workers}")
-    executor = _dataclass_from(ExecutorSettings, {"workers": workers, **(raw.get("executor") or {})},
-                               f"{source}: executor")
+    executor = dataclass_from(ExecutorSettings, {"workers": workers, **(raw.get("executor") or {})},
+                              f"{source}: executor", DataError)
     if executor.kind not in EXECUTORS:
         raise DataError(f"{source}: executor.kind {executor.kind!r}: one of {', '.join(EXECUTORS)}")
-    configs = {name: _dataclass_from(stage_classes(name)[1], raw.get(name) or {}, f"{source}: {name}")
+    configs = {name: dataclass_from(stage_classes(name)[1], raw.get(name) or {}, f"{source}: {name}", DataError)
                for name in STAGES}
     return DataRecipe(stages=stages, tasks=tasks, workers=workers, executor=executor, **configs)
-
-
-def _no_unknown_keys(raw: dict, known: set[str], where: str) -> None:
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise DataError(f"{where}: unknown keys {unknown} (known: {sorted(known)})")
-
-
-def _dataclass_from(cls: type, raw: dict, where: str):
-    if not isinstance(raw, dict):
-        raise DataError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    _no_unknown_keys(raw, set(fields), where)
-    hints = typing.get_type_hints(cls)
-    return cls(**{key: _checked(value, hints[key], f"{where}.{key}") for key, value in raw.items()})
-
-
-def _checked(value, hint, where: str):
-    """`value` if it fits the type hint (ints pass as floats; a list passes as a tuple), else a DataError."""
-    if _fits(value, hint):
-        return tuple(value) if typing.get_origin(hint) is tuple else value
-    raise DataError(f"{where}: expected {_name(hint)}, got {value!r}")
-
-
-def _fits(value, hint) -> bool:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is Any:
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(_fits(value, a) for a in args)
-    if hint is type(None):
-        return value is None
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            return False
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args, strict=True))
-        return not args or all(_fits(v, args[0]) for v in value)
-    if origin is dict:
-        return isinstance(value, dict) and (not args or all(_fits(v, args[1]) for v in value.values()))
-    if hint is dict:
-        return isinstance(value, dict)
-    if hint is list:
-        return isinstance(value, list)
-    return isinstance(value, hint) if isinstance(hint, type) else True
-
-
-def _name(hint) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
