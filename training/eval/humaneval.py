@@ -10,9 +10,9 @@ it exits cleanly. Two ways to ask the model:
   is that function after a newline: the prompt's own function (a docstring is a body) stays for its imports and
   helpers, and the model's definition replaces it.
 
-"chat" is the default: an instruction-tuned model (the embedded SmolLM2-135M-Instruct) answers the plain prompt by
-closing a code block it imagines, or by calling the function, so "completion" leaves it nothing to score.
-Every result records the style used.
+"chat" is the default. On the embedded SmolLM2-135M-Instruct (llama.cpp, all 164 problems) it passes 9, "completion"
+none: the instruction-tuned model answers a bare prompt by closing a code block it imagines, or by calling the
+function. Every result records the style used.
 """
 
 from __future__ import annotations

@@ -60,12 +60,18 @@ def evaluate(model: str | Path, *, suites: str | Iterable[str] = tuple(SUITES), 
     figures, records, wall = {}, {}, {}
     with load(model, backend=backend, n_ctx=n_ctx, threads=threads) as engine:
         info = engine.info().as_dict()
+        finished = FinishedSuites(Path(out), {"model": str(model), "limit": limit, **info})
         for name in names:
+            done = finished.get(name)
+            if done is not None:  # an interrupted evaluation, rerun: this suite is not run again
+                figures[name], records[name], wall[name] = done["figures"], done["records"], done["wall_s"]
+                continue
             start = time.perf_counter()
             module, function = SUITES[name]
             run = getattr(importlib.import_module(module), function)
             figures[name], records[name] = run(engine, limit=limit, progress=progress)
             wall[name] = round(time.perf_counter() - start, 2)
+            finished.add(name, figures[name], records[name], wall[name])
     results = {
         "model": {"name": str(model), **info},
         "suites": figures,
@@ -76,7 +82,34 @@ def evaluate(model: str | Path, *, suites: str | Iterable[str] = tuple(SUITES), 
         "started": started.isoformat(timespec="seconds"),
     }
     _write(Path(out), results, records, overwrite=overwrite)
+    finished.clear()
     return results
+
+
+class FinishedSuites:
+    """Suites finished by an evaluation that did not reach its end, kept beside `out` (`.<out>.suites/`): the same
+    command skips them, as long as model, settings and limit are the same (`identity`)."""
+
+    def __init__(self, out: Path, identity: dict) -> None:
+        self.folder = out.parent / f".{out.name}.suites"
+        self.identity = json.loads(json.dumps(identity))
+
+    def get(self, name: str) -> dict | None:
+        path = self.folder / f"{name}.json"
+        if not path.is_file():
+            return None
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        return saved if saved.get("identity") == self.identity else None
+
+    def add(self, name: str, figures: dict, records: list[dict], wall_s: float) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        saved = {"identity": self.identity, "figures": figures, "records": records, "wall_s": wall_s}
+        atomic_write_text(self.folder / f"{name}.json", json.dumps(saved, ensure_ascii=False))
+
+    def clear(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _machine() -> dict:
