@@ -184,7 +184,7 @@ def run_pipeline(recipe: DataRecipe, input_path: str | Path, out: str | Path, *,
     if unknown or not stages or len(set(stages)) < len(stages):
         raise DataError(f"stages {stages}: unknown stage {unknown[0]!r}" if unknown else
                         f"stages {stages}: name each stage once, from {', '.join(STAGES)}")
-    _check_executor_available(recipe.executor.kind)
+    check_executor_available(recipe.executor.kind)
     files = input_files(input_path)
     sample = first_record(files)
     if sample is None:
@@ -239,7 +239,7 @@ def run_pipeline(recipe: DataRecipe, input_path: str | Path, out: str | Path, *,
         return stats
 
 
-def _check_executor_available(kind: str) -> None:
+def check_executor_available(kind: str) -> None:
     import importlib.util
 
     if kind == "slurm" and shutil.which("sbatch") is None:

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.data.executors import EXECUTORS, ExecutorSettings
 from training.pretrain.errors import TrainingError
 from training.typed_config import dataclass_from, no_unknown_keys, read_yaml
 
@@ -43,7 +44,9 @@ class DataSettings:
     seq_len: int = 128  # tokens per packed training sequence
     document_separator: str | None = None  # appended to every document (default: the tokenizer's EOS token)
     tokenize_tasks: int = 2  # datatrove tasks writing token files per source (fixed once tokenized)
-    tokenize_workers: int = 2
+    # where tokenization runs (datatrove's local, Slurm or Ray executor, training/data/executors.py) and how many
+    # tasks at once (`workers`)
+    tokenize_executor: ExecutorSettings = field(default_factory=ExecutorSettings)
 
 
 @dataclass
@@ -111,9 +114,16 @@ def recipe_from_dict(raw: dict, *, source: str = "recipe") -> PretrainRecipe:
     def builtin(value, where):
         return None if value is None else dataclass_from(BuiltinData, value, where, TrainingError)
 
+    def executor(value, where):
+        settings = dataclass_from(ExecutorSettings, value, where, TrainingError)
+        if settings.kind not in EXECUTORS:
+            raise TrainingError(f"{where}.kind {settings.kind!r}: one of {', '.join(EXECUTORS)}")
+        return settings
+
     recipe = PretrainRecipe(
         model=dataclass_from(ModelSettings, raw.get("model"), f"{source}: model", TrainingError),
-        data=dataclass_from(DataSettings, raw.get("data"), f"{source}: data", TrainingError, build_if_missing=builtin),
+        data=dataclass_from(DataSettings, raw.get("data"), f"{source}: data", TrainingError, build_if_missing=builtin,
+                            tokenize_executor=executor),
         stages=_stages(raw.get("stages"), f"{source}: stages"),
         optim=dataclass_from(OptimSettings, raw.get("optim"), f"{source}: optim", TrainingError),
         batch=dataclass_from(BatchSettings, raw.get("batch"), f"{source}: batch", TrainingError),

@@ -21,6 +21,7 @@ from pathlib import Path
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from infir_edge.files import atomic_write_text
+from training.data.executors import ExecutorSettings
 from training.pretrain.errors import TrainingError
 
 IGNORE_INDEX = -100  # torch's cross_entropy default
@@ -57,8 +58,9 @@ def token_size(vocab_size: int) -> int:
 
 
 def tokenize_source(spec: SourceSpec, folder: Path, *, tokenizer_file: Path, vocab_size: int, separator: str,
-                    tasks: int, workers: int, seed: int) -> dict:
-    """Tokenize `spec`'s documents into `folder` (resumable: datatrove skips finished tasks); returns its counts."""
+                    tasks: int, seed: int, executor: ExecutorSettings | None = None, echo=print) -> dict:
+    """Tokenize `spec`'s documents into `folder` on `executor` (default: local processes); resumable: datatrove
+    skips finished tasks. Returns its counts."""
     done = folder / "done.json"
     if done.exists():
         return json.loads(done.read_text())
@@ -69,7 +71,8 @@ def tokenize_source(spec: SourceSpec, folder: Path, *, tokenizer_file: Path, voc
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.tokens import DocumentTokenizer
 
-    from training.data.executors import ExecutorSettings, make_executor
+    from training.data.executors import make_executor
+    from training.data.pipeline import check_executor_available, wait_until_complete
 
     pipeline = [JsonlReader(str(spec.path), glob_pattern="**/*.jsonl*", recursive=True)]
     if spec.domain:
@@ -77,8 +80,11 @@ def tokenize_source(spec: SourceSpec, folder: Path, *, tokenizer_file: Path, voc
     pipeline.append(DocumentTokenizer(output_folder=str(folder / "tokens"), tokenizer_name_or_path=str(tokenizer_file),
                                       eos_token=separator, seed=seed, shuffle_documents=True))
     tasks = min(tasks, len(files))  # datatrove deals whole files to tasks
-    make_executor(ExecutorSettings(kind="local", workers=workers), pipeline, logging_dir=str(folder / "logs"),
-                  tasks=tasks).run()
+    executor = executor or ExecutorSettings()
+    check_executor_available(executor.kind)
+    runner = make_executor(executor, pipeline, logging_dir=str(folder / "logs"), tasks=tasks)
+    runner.run()
+    wait_until_complete([runner], echo)  # Slurm's run() only submits
     token_files = sorted((folder / "tokens").glob("*.ds"))
     counts = {"tokens": sum(p.stat().st_size for p in token_files) // token_size(vocab_size),
               "documents": sum((p.with_name(p.name + ".index")).stat().st_size // 8 for p in token_files),

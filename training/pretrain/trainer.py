@@ -173,8 +173,8 @@ def _prepare(recipe: PretrainRecipe, out: Path, echo) -> Prepared:
             spec = SourceSpec(_under(out, source.path) if source.path else kept, source.domain)
             folder = out / "tokens" / spec.key(fingerprint)
             counts = tokenize_source(spec, folder, tokenizer_file=tokenizer_file, vocab_size=len(tokenizer),
-                                     separator=separator, tasks=recipe.data.tokenize_tasks,
-                                     workers=recipe.data.tokenize_workers, seed=recipe.train.seed)
+                                     separator=separator, tasks=recipe.data.tokenize_tasks, seed=recipe.train.seed,
+                                     executor=recipe.data.tokenize_executor, echo=echo)
             echo(f"{stage_name}/{source.name}: {counts['documents']:,} documents, {counts['tokens']:,} tokens "
                  f"({folder.name})")
             sources[stage_name].append((str(folder), source.weight))

@@ -22,7 +22,7 @@ def tiny_recipe(checkpoint: Path, kept: Path, **overrides) -> dict:
     recipe = {
         "model": {"source": str(checkpoint)},
         "data": {"kept": str(kept), "build_if_missing": None, "seq_len": 64, "document_separator": "<|endoftext|>",
-                 "tokenize_tasks": 1, "tokenize_workers": 1},
+                 "tokenize_tasks": 1, "tokenize_executor": {"workers": 1}},
         "stages": {
             "pretrain": {"tokens": 2048, "mixture": [{"name": "web", "domain": "web", "weight": 0.5},
                                                      {"name": "math", "domain": "math", "weight": 0.5}]},

@@ -45,7 +45,7 @@ def test_tokenizing_a_domain_keeps_its_documents_and_a_separator_each(tmp_path, 
     folder = tmp_path / "math"
     counts = tokenize_source(SourceSpec(kept_documents, "math"), folder,
                              tokenizer_file=tiny_checkpoint / "tokenizer.json", vocab_size=len(tokenizer),
-                             separator="<|endoftext|>", tasks=1, workers=1, seed=0)
+                             separator="<|endoftext|>", tasks=1, seed=0)
     texts = [d["text"] for f in kept_documents.glob("*.jsonl.gz") for d in read_jsonl(f)
              if d["metadata"]["domain"] == "math"]
     assert counts["documents"] == len(texts)
@@ -66,4 +66,4 @@ def test_a_domain_with_no_documents_is_an_error(tmp_path, kept_documents, tiny_c
     with pytest.raises(TrainingError, match="no documents of domain 'poetry'"):
         tokenize_source(SourceSpec(kept_documents, "poetry"), tmp_path / "poetry",
                         tokenizer_file=tiny_checkpoint / "tokenizer.json", vocab_size=49152,
-                        separator="<|endoftext|>", tasks=1, workers=1, seed=0)
+                        separator="<|endoftext|>", tasks=1, seed=0)
