@@ -173,9 +173,10 @@ def test_decode_speed_excludes_the_consumers_time(llama_engine):
     for _ in stream:
         time.sleep(1.0)  # a slow consumer: 3 s of its time fall between the 4 decoded tokens
     timings = stream.result.timings
-    # 3 tokens of the 135M decode in well under a second, even on a loaded machine (and after the sleeps, when
-    # llama.cpp's threads wake up slowly); a clock that ran while the consumer slept would show over 3 s
-    assert timings.decode_s < 2.0 and timings.total_s > 3.0
+    # a clock that ran while the consumer slept would count the 3 s of sleep in decode_s as well as in total_s;
+    # compared with the run's own total, not a fixed budget, this holds however loaded the machine is
+    assert timings.total_s > 3.0
+    assert timings.decode_s + 3.0 <= timings.total_s
 
 
 def test_a_prompt_of_token_ids_is_used_as_it_is(llama_engine):
