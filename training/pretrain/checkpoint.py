@@ -23,7 +23,6 @@ from training.pretrain.distributed import Runtime, barrier
 
 PARTIAL = ".partial"
 TRAINER_STATE = "trainer.json"
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
 
 
 def step_folder(root: Path, step: int) -> Path:
@@ -89,9 +88,9 @@ def _prune(root: Path, keep: int) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def save_final(out: Path, model, runtime: Runtime, *, tokenizer_dir: Path, provenance: dict) -> Path | None:
+def save_final(out: Path, model, runtime: Runtime, *, tokenizer, provenance: dict) -> Path | None:
     """The trained model as an ordinary Hugging Face checkpoint in `out` (fp32 safetensors, the tokenizer and chat
-    template of the base), which `infir-edge export` reads. Collective: every process contributes its shards."""
+    template training used), which `infir-edge export` reads. Collective: every process contributes its shards."""
     from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
 
     full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
@@ -100,9 +99,7 @@ def save_final(out: Path, model, runtime: Runtime, *, tokenizer_dir: Path, prove
     if runtime.is_main:
         with atomic_directory(out, overwrite=True) as tmp:
             model.save_pretrained(tmp, state_dict={k: v.float() for k, v in full.items()})
-            for name in TOKENIZER_FILES:
-                if (tokenizer_dir / name).is_file():
-                    shutil.copy(tokenizer_dir / name, tmp / name)
+            tokenizer.save_pretrained(tmp)
             (tmp / "infir_edge_source.json").write_text(json.dumps(provenance, indent=2) + "\n")
     barrier(runtime)
     return out if runtime.is_main else None

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from infir_edge.errors import InfirEdgeError
 from infir_edge.files import atomic_write_text
+from infir_edge.models.bundle import file_sha256
 from training.pretrain import checkpoint as ckpt
 from training.pretrain.config import STAGES, PretrainRecipe
 from training.pretrain.distributed import (
@@ -37,7 +38,7 @@ from training.pretrain.errors import TrainingError
 from training.pretrain.metrics import MetricsLog, plot_loss
 from training.pretrain.mixture import MixtureSampler, batch_digest
 from training.pretrain.model_setup import BaseModel, build_model, load_tokenizer, prepare_base, provenance
-from training.pretrain.tokens import SourceSpec, TokenWindows, packed_batch, tokenize_source
+from training.pretrain.tokens import IGNORE_INDEX, SourceSpec, TokenWindows, packed_batch, tokenize_source
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,7 @@ def _train(recipe: PretrainRecipe, out: Path, runtime: Runtime, max_steps: int |
     if step < total_steps:
         echo(f"stopped at step {step} of {total_steps}; run the same command to continue")
         return None
-    final = ckpt.save_final(out / "final", model, runtime, tokenizer_dir=prepared.base.tokenizer_dir,
-                            provenance=provenance(prepared.base))
+    final = ckpt.save_final(out / "final", model, runtime, tokenizer=tokenizer, provenance=provenance(prepared.base))
     if runtime.is_main:
         _write_summary(out, recipe, metrics.read(), trained_s, runtime)
         echo(f"wrote {final} ({tokens_seen:,} tokens in {total_steps} steps; metrics {out / 'metrics.jsonl'}, "
@@ -165,7 +165,7 @@ def _prepare(recipe: PretrainRecipe, out: Path, echo) -> Prepared:
     if separator not in tokenizer.get_vocab():
         raise TrainingError(f"data.document_separator {separator!r} is not a token of the tokenizer")
     tokenizer_file = base.tokenizer_dir / "tokenizer.json"
-    fingerprint = f"{_file_digest(tokenizer_file)}|{separator}|{recipe.train.seed}"
+    fingerprint = f"{file_sha256(tokenizer_file)[:16]}|{separator}|{recipe.train.seed}"
     sources: dict[str, list[tuple[str, float]]] = {}
     for stage_name, stage in recipe.stages.items():
         sources[stage_name] = []
@@ -179,12 +179,6 @@ def _prepare(recipe: PretrainRecipe, out: Path, echo) -> Prepared:
                  f"({folder.name})")
             sources[stage_name].append((str(folder), source.weight))
     return Prepared(base, sources)
-
-
-def _file_digest(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def _under(out: Path, path: str) -> Path:
@@ -210,11 +204,12 @@ def _set_threads(recipe: PretrainRecipe, runtime: Runtime) -> None:
 
     import torch
 
-    from infir_edge.runtime.resources import physical_cores
+    from infir_edge.runtime.resources import physical_cores, resolve_threads
 
-    if runtime.device.type == "cpu":
+    if runtime.device.type == "cpu":  # the physical cores, shared by the processes torchrun starts on this machine
         local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-        torch.set_num_threads(recipe.train.threads or max(1, physical_cores() // local))
+        threads = recipe.train.threads
+        torch.set_num_threads(resolve_threads(threads) if threads is not None else max(1, physical_cores() // local))
 
 
 def _parameter_groups(model, weight_decay: float) -> list[dict]:
@@ -262,7 +257,7 @@ def _optimizer_step(model, optimizer, recipe: PretrainRecipe, runtime: Runtime, 
     if len(windows) % micro:
         raise TrainingError(f"{len(windows)} sequences per process is not a multiple of batch.micro_batch {micro}")
     batches = [packed_batch(windows[i:i + micro], runtime.device) for i in range(0, len(windows), micro)]
-    local_tokens = sum(int((b["labels"] != -100).sum()) for b in batches)
+    local_tokens = sum(int((b["labels"] != IGNORE_INDEX).sum()) for b in batches)
     global_tokens = all_reduce_sum(local_tokens, runtime)
     loss_sum = 0.0
     for index, batch in enumerate(batches):
