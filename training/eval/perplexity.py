@@ -41,12 +41,11 @@ def windows(engine, config: PerplexityConfig) -> list[dict]:
 
 
 def token_nll(logits: np.ndarray, ids: list[int]) -> np.ndarray:
-    """-log p(ids[t+1] | ids[:t+1]) for t in [0, T-1): log-softmax of each row, max-shifted so exp cannot overflow."""
-    logits = np.asarray(logits, dtype=np.float64)[:-1]
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    log_norm = np.log(np.exp(shifted).sum(axis=-1))
+    """-log p(ids[t+1] | ids[:t+1]) for t in [0, T-1), from the logits `[T, V]` (the export check's log-softmax)."""
+    from infir_edge.export.verify import log_softmax
+
     targets = np.asarray(ids[1:])
-    return log_norm - shifted[np.arange(len(targets)), targets]
+    return -log_softmax(np.asarray(logits)[:-1])[np.arange(len(targets)), targets]
 
 
 def run_perplexity(engine, *, limit: int | None = None, config: PerplexityConfig | None = None,

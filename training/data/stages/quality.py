@@ -22,6 +22,7 @@ Three signals, cheapest first, each a step that only annotates when its threshol
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from functools import lru_cache
@@ -238,14 +239,10 @@ class PerplexityFilter(BaseFilter):
 
 
 def perplexity(logits, ids: list[int]) -> float:
-    """exp(mean negative log-likelihood) of ids[1:] given the logits `[T, V]` at the positions before them."""
-    import numpy as np
+    """exp(mean negative log-likelihood) of ids[1:] given the logits `[T, V]`: the evaluation suite's measure."""
+    from training.eval.perplexity import token_nll
 
-    logits = np.asarray(logits[:-1], dtype=np.float64)
-    top = logits.max(axis=1)
-    log_normalizer = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
-    negative_log_likelihood = log_normalizer - logits[np.arange(len(ids) - 1), ids[1:]]
-    return float(np.exp(negative_log_likelihood.mean()))
+    return math.exp(float(token_nll(logits, ids).mean()))
 
 
 def reference_texts(wiki: int, docstrings: int, *, seed: int = 0) -> list[str]:
