@@ -1,6 +1,6 @@
 """`python -m training.eval`: HumanEval pass@1, arithmetic accuracy and perplexity of one model.
 
-    python -m training.eval --model M --suites humaneval,math,ppl [--limit N] --out DIR
+    python -m training.eval --model M --suites humaneval,math,ppl,word_problems [--limit N] [--dtype bfloat16] --out DIR
         [--backend B] [--threads T] [--n-ctx N] [--overwrite]
 
 M: 'default' (the embedded SmolLM2-135M-Instruct), a checkpoint directory, a .gguf file or a bundle directory.
@@ -21,7 +21,7 @@ def _evaluate(args) -> int:
     from training.eval.runner import evaluate, summary_table
 
     results = evaluate(args.model, suites=args.suites, limit=args.limit, out=args.out, backend=args.backend,
-                       threads=args.threads, n_ctx=args.n_ctx, overwrite=args.overwrite)
+                       threads=args.threads, n_ctx=args.n_ctx, dtype=args.dtype, overwrite=args.overwrite)
     print(summary_table(results), end="")
     print(f"wrote {args.out}/results.json, report.md and {', '.join(f'{s}.jsonl' for s in results['suites'])}")
     return 0
@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", "-b", choices=tuple(BACKENDS), help="default: by the model's format")
     parser.add_argument("--threads", "-t", type=int, help="CPU threads (default: physical cores)")
     parser.add_argument("--n-ctx", type=int, help="context length (default: trained context, capped by memory)")
+    parser.add_argument("--dtype", choices=("float32", "bfloat16", "float16"),
+                        help="torch backend weights (default float32; bfloat16 is faster on CPUs with bf16 units)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.set_defaults(func=_evaluate)
     return parser

@@ -48,16 +48,18 @@ def model_prompt(engine, problem: dict, style: PromptStyle) -> str:
     raise InvalidRequestError(f"prompt style must be 'completion' or 'chat', not {style!r}")
 
 
-def complete(engine, problem: dict, config: HumanEvalConfig) -> str | None:
-    """What goes after the problem's prompt in the program, or None when the prompt leaves no room in the context."""
-    prompt = model_prompt(engine, problem, config.prompt_style)
-    room = engine.n_ctx - len(engine.tokenize(prompt))
-    if room < 1:
-        return None
+def completions(engine, problems: list[dict], config: HumanEvalConfig, progress: bool = False) -> list[str | None]:
+    """What goes after each problem's prompt in its program; None where the prompt leaves no room in the context.
+    Batched on the torch backend (`greedy_replies`), one by one elsewhere."""
+    from training.eval.batched import greedy_replies
+
     chat = config.prompt_style == "chat"
-    text = engine.generate(prompt, max_new_tokens=min(config.max_new_tokens, room), temperature=0.0,
-                           stop=CHAT_STOP if chat else STOP).text
-    return "\n" + text if chat else text
+    prompts = [model_prompt(engine, problem, config.prompt_style) for problem in problems]
+    fits = [engine.n_ctx - len(engine.prompt_ids(prompt)) >= 1 for prompt in prompts]
+    kept = [p for p, ok in zip(prompts, fits, strict=True) if ok]
+    texts = iter(greedy_replies(engine, kept, max_new_tokens=config.max_new_tokens,
+                                stop=CHAT_STOP if chat else STOP, progress=progress, desc="humaneval"))
+    return [(("\n" if chat else "") + next(texts)) if ok else None for ok in fits]
 
 
 def program(problem: dict, completion: str) -> str:
@@ -82,15 +84,12 @@ def check(problem: dict, completion: str, limits: SandboxLimits | None = None) -
 def run_humaneval(engine, *, limit: int | None = None, config: HumanEvalConfig | None = None,
                   progress: bool = False) -> tuple[dict, list[dict]]:
     """pass@1 over the first `limit` problems (all 164 by default); returns (figures, one record per problem)."""
-    from tqdm import tqdm
-
     from infir_edge.corpora import humaneval_problems
 
     config = config or HumanEvalConfig()
     problems = humaneval_problems()[:limit]
     records, layers = [], []
-    for problem in tqdm(problems, desc="humaneval", unit="problem", disable=not progress):
-        completion = complete(engine, problem, config)
+    for problem, completion in zip(problems, completions(engine, problems, config, progress), strict=True):
         if completion is None:
             outcome = {"status": "error", "reason": "the prompt does not fit in the context"}
         else:
