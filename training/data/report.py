@@ -14,7 +14,7 @@ from pathlib import Path
 READER_COUNTERS = ("malformed_lines", "truncated_files", "missing_text")
 
 
-def _documents(folder: str | Path):
+def iter_documents(folder: str | Path):
     import orjson
 
     for file in sorted(Path(folder).rglob("*.jsonl.gz")):
@@ -26,7 +26,7 @@ def _documents(folder: str | Path):
 
 def count_documents(folder: str | Path) -> dict:
     documents = characters = 0
-    for record in _documents(folder):
+    for record in iter_documents(folder):
         documents += 1
         characters += len(record.get("text", ""))
     return {"documents": documents, "characters": characters}
@@ -37,7 +37,7 @@ def count_removed(removed_folder: str | Path) -> dict:
     rules = {}
     for folder in sorted(p for p in Path(removed_folder).glob("*") if p.is_dir()):
         entry = {"documents": 0, "characters": 0, "reasons": {}}
-        for record in _documents(folder):
+        for record in iter_documents(folder):
             reason = (record.get("metadata") or {}).get("filter_reason", folder.name)
             entry["documents"] += 1
             entry["characters"] += len(record.get("text", ""))
