@@ -1,0 +1,222 @@
+"""`run_recipe`: the whole InfiR recipe into one folder, stage after stage, resuming where a previous run stopped.
+
+    DIR/recipe.json      the recipe this folder was made with (another one needs --overwrite)
+    DIR/stages/*.json    one file per finished stage, with what it produced (a rerun skips those stages)
+    DIR/anneal/          training.pretrain: DIR/anneal/base (the default, converted), DIR/anneal/final
+    DIR/eval/before/     the starting model on the word-problem tiers (torch); eval/humaneval_before (llama.cpp)
+    DIR/synth/           training.sft.synthesize: seeds -> evolve -> candidates -> rejection -> labels -> sft.jsonl
+    DIR/sft/             training.sft.train: DIR/sft/final is the trained checkpoint
+    DIR/ablation/<arm>/  the same SFT budget on other training sets, scored on the multi-step tier
+    DIR/eval/after/      the trained checkpoint on the tiers (torch)
+    DIR/bundle/          the GGUF bundle (the only .gguf under DIR); DIR/exports/ the other formats asked for
+    DIR/eval/bundle/     the bundle on the tiers and HumanEval (llama.cpp)
+    DIR/report.md, DIR/report.json, DIR/*.png   before/after, targets, ablations, synthesis statistics
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+from pathlib import Path
+
+from infir_edge.files import atomic_write_text
+from training.recipe import ARMS, InfirRecipe
+from training.sft.errors import SFTError
+
+STAGES = ("anneal", "eval_before", "synthesis", "sft", "ablation", "eval_after", "export", "eval_bundle", "report")
+
+
+class StageMarks:
+    """DIR/stages/<name>.json: a stage's result, written when it finished."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def get(self, name: str) -> dict | None:
+        path = self.folder / f"{name}.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def put(self, name: str, result: dict) -> dict:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.folder / f"{name}.json", json.dumps(result, indent=1, default=str) + "\n")
+        return result
+
+
+def run_recipe(recipe: InfirRecipe, out: str | Path, *, overwrite: bool = False, stop_after: str | None = None,
+               echo=print) -> dict:
+    """Run (or resume) the recipe into `out`; returns what DIR/report.json holds (or the stages done so far)."""
+    out = Path(out).resolve()
+    if stop_after is not None and stop_after not in STAGES:
+        raise SFTError(f"--stop-after must be one of {', '.join(STAGES)}, got {stop_after!r}")
+    _pin(out, recipe, overwrite)
+    marks, results = StageMarks(out / "stages"), {}
+    for name in STAGES:
+        done = marks.get(name)
+        if done is not None:
+            echo(f"== {name}: done before, skipped")
+            results[name] = done
+        else:
+            echo(f"== {name}")
+            started = time.perf_counter()
+            result = STAGE_FUNCTIONS[name](recipe, out, results, echo)
+            results[name] = marks.put(name, {**result, "wall_s": round(time.perf_counter() - started, 1)})
+        if name == stop_after:
+            break
+    return results.get("report", results)
+
+
+def _pin(out: Path, recipe: InfirRecipe, overwrite: bool) -> None:
+    pinned = json.loads(json.dumps(recipe.as_dict(), default=str))
+    path = out / "recipe.json"
+    if path.is_file() and json.loads(path.read_text()) != pinned:
+        if not overwrite:
+            raise SFTError(f"{out} holds a run of another recipe: use --overwrite to start again")
+        shutil.rmtree(out)
+    elif overwrite and out.exists():
+        shutil.rmtree(out)
+    elif out.is_dir() and not path.is_file() and any(out.iterdir()):
+        raise SFTError(f"{out} is not empty and holds no recipe run: choose another --out (or --overwrite)")
+    elif out.exists() and not out.is_dir():
+        raise SFTError(f"--out {out} is a file, not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(pinned, indent=1) + "\n")
+
+
+def _starting_model(recipe: InfirRecipe, out: Path, results: dict) -> tuple[str, str]:
+    """(the model before training, the model SFT starts from)."""
+    anneal = results["anneal"]
+    return anneal["before"], anneal["start"]
+
+
+def stage_anneal(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
+    if recipe.pretrain is None:
+        model = recipe.sft.model
+        if model == "default":
+            from infir_edge.models.convert import gguf_to_checkpoint
+
+            model = str(gguf_to_checkpoint("default", out / "base", overwrite=True))
+        return {"before": model, "start": model}
+    from training.pretrain.config import recipe_from_dict
+    from training.pretrain.trainer import run_pretraining
+
+    final = run_pretraining(recipe_from_dict(recipe.pretrain, source="recipe: pretrain"), out / "anneal", echo=echo)
+    return {"before": str(out / "anneal" / "base"), "start": str(final)}
+
+
+def _evaluate(model, suites, out: Path, recipe: InfirRecipe, *, limit=None, backend=None, dtype=None) -> dict:
+    from training.eval.runner import evaluate
+
+    return evaluate(model, suites=suites, limit=limit, out=out, backend=backend, dtype=dtype,
+                    threads=recipe.eval.threads, overwrite=True)
+
+
+def stage_eval_before(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
+    before, _ = _starting_model(recipe, out, results)
+    tiers = _evaluate(before, ["word_problems"], out / "eval" / "before", recipe, limit=recipe.eval.items,
+                      backend="torch", dtype=recipe.eval.dtype)
+    figures = {"word_problems": tiers["suites"]["word_problems"]["tiers"]}
+    if recipe.eval.humaneval:  # the default model as users run it: its GGUF through llama.cpp, like the bundle later
+        model = "default" if _starts_from_default(recipe) else before
+        humaneval = _evaluate(model, ["humaneval"], out / "eval" / "humaneval_before", recipe,
+                              limit=recipe.eval.humaneval_limit)
+        figures["humaneval"] = humaneval["suites"]["humaneval"]
+        figures["humaneval_model"] = humaneval["model"]["path"]
+    return figures
+
+
+def _starts_from_default(recipe: InfirRecipe) -> bool:
+    if recipe.pretrain is None:
+        return recipe.sft.model == "default"
+    return (recipe.pretrain.get("model") or {}).get("source", "default") == "default"
+
+
+def stage_synthesis(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
+    from training.sft.synthesize import synthesize
+
+    return synthesize(recipe.synthesis, out / "synth", echo=echo)
+
+
+def _train(recipe: InfirRecipe, data: Path, out: Path, start: str, echo, **changes) -> Path:
+    from training.sft.train import train_sft
+
+    settings = dataclasses.replace(recipe.sft, model=start, **changes)
+    return train_sft(data, out, settings, echo=echo)
+
+
+def stage_sft(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
+    _, start = _starting_model(recipe, out, results)
+    final = _train(recipe, out / "synth" / "sft.jsonl", out / "sft", start, echo)
+    return {"final": str(final), "summary": json.loads((out / "sft" / "summary.json").read_text())}
+
+
+def stage_ablation(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
+    from training.ablation import arm_examples, score_multi_step
+
+    if not recipe.ablation.enabled:
+        return {"arms": {}}
+    _, start = _starting_model(recipe, out, results)
+    arms = {}
+    for arm in recipe.ablation.arms:
+        folder = out / "ablation" / arm
+        result_path = folder / "result.json"
+        if result_path.is_file():
+            arms[arm] = json.loads(result_path.read_text())
+            continue
+        data, counts = arm_examples(arm, out / "synth", recipe, folder / "data.jsonl")
+        final = _train(recipe, data, folder / "train", start, echo, max_steps=recipe.ablation.max_steps,
+                       save_steps=max(recipe.ablation.max_steps // 2, 1))
+        figures = score_multi_step(final, recipe)
+        arms[arm] = {"candidates": ARMS[arm][0], "instructions": ARMS[arm][1], **counts, **figures}
+        atomic_write_text(result_path, json.dumps(arms[arm], indent=1) + "\n")
+        shutil.rmtree(folder / "train" / "final")  # 0.5 GB each; the figures are what the ablation keeps
+        shutil.rmtree(folder / "train" / "checkpoints", ignore_errors=True)
+        echo(f"ablation {arm}: multi_step {figures['multi_step']['accuracy']:.3f}")
+    return {"arms": arms, "max_steps": recipe.ablation.max_steps}
+
+
+def stage_eval_after(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
+    tiers = _evaluate(results["sft"]["final"], ["word_problems"], out / "eval" / "after", recipe,
+                      limit=recipe.eval.items, backend="torch", dtype=recipe.eval.dtype)
+    return {"word_problems": tiers["suites"]["word_problems"]["tiers"]}
+
+
+def stage_export(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
+    from infir_edge.export import export
+
+    final = results["sft"]["final"]
+    bundles = {"gguf": str(export(final, format="gguf", quant=recipe.export.quant, out=out / "bundle",
+                                  overwrite=True, threads=recipe.eval.threads))}
+    for spec in recipe.export.also:
+        fmt, _, quant = spec.partition(":")
+        bundles[spec] = str(export(final, format=fmt, quant=quant, out=out / "exports" / f"{fmt}-{quant}",
+                                   overwrite=True, threads=recipe.eval.threads))
+    manifest = json.loads((out / "bundle" / "manifest.json").read_text())
+    return {"bundles": bundles, "verification": manifest.get("verification")}
+
+
+def stage_eval_bundle(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
+    bundle = out / "bundle"
+    tiers = _evaluate(bundle, ["word_problems"], out / "eval" / "bundle", recipe, limit=recipe.eval.items)
+    figures = {"word_problems": tiers["suites"]["word_problems"]["tiers"], "backend": tiers["model"]["backend"]}
+    if recipe.eval.humaneval:
+        humaneval = _evaluate(bundle, ["humaneval"], out / "eval" / "humaneval_bundle", recipe,
+                              limit=recipe.eval.humaneval_limit)
+        figures["humaneval"] = humaneval["suites"]["humaneval"]
+    return figures
+
+
+def stage_report(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
+    from training.recipe_report import write_recipe_report
+
+    report = write_recipe_report(recipe, out, results)
+    echo(f"report: {out / 'report.md'}")
+    return report
+
+
+STAGE_FUNCTIONS = {
+    "anneal": stage_anneal, "eval_before": stage_eval_before, "synthesis": stage_synthesis, "sft": stage_sft,
+    "ablation": stage_ablation, "eval_after": stage_eval_after, "export": stage_export,
+    "eval_bundle": stage_eval_bundle, "report": stage_report,
+}
