@@ -6,10 +6,10 @@
     DIR/eval/before/     the starting model on the word-problem tiers (torch); eval/humaneval_before (llama.cpp)
     DIR/synth/           training.sft.synthesize: seeds -> evolve -> candidates -> rejection -> labels -> sft.jsonl
     DIR/sft/             training.sft.train: DIR/sft/final is the trained checkpoint
-    DIR/ablation/<arm>/  the same SFT budget on other training sets, scored on the multi-step tier
     DIR/eval/after/      the trained checkpoint on the tiers (torch)
     DIR/bundle/          the GGUF bundle (the only .gguf under DIR); DIR/exports/ the other formats asked for
     DIR/eval/bundle/     the bundle on the tiers and HumanEval (llama.cpp)
+    DIR/ablation/<arm>/  the same SFT budget on other training sets, scored on the multi-step tier
     DIR/report.md, DIR/report.json, DIR/*.png   before/after, targets, ablations, synthesis statistics
 """
 
@@ -25,7 +25,8 @@ from infir_edge.files import atomic_write_text
 from training.recipe import ARMS, InfirRecipe
 from training.sft.errors import SFTError
 
-STAGES = ("anneal", "eval_before", "synthesis", "sft", "ablation", "eval_after", "export", "eval_bundle", "report")
+# the main result first (trained, evaluated, exported), the ablations after it
+STAGES = ("anneal", "eval_before", "synthesis", "sft", "eval_after", "export", "eval_bundle", "ablation", "report")
 
 
 class StageMarks:

@@ -93,7 +93,8 @@ class EvolveInstructions:
         if reason is not None:
             return evolved, {**evolved, "id": f"{evolved['id']}/rewrite", "rewrite": rewritten,
                              "reason": f"teacher rewrite rejected: {reason}"}
-        return {**evolved, "instruction": rewritten, "evolution": [*applied, "teacher_rewrite"]}, None
+        return {**evolved, "instruction": rewritten, "rewrite": rewritten,
+                "evolution": [*applied, "teacher_rewrite"]}, None
 
 
 def rewrite_problem(original: str, rewritten: str) -> str | None:

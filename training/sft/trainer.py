@@ -1,10 +1,10 @@
 """The model, TRL's SFTTrainer around it with the loss computed only where the labels are, and the final checkpoint.
 
 The loss: TRL 1.16's own fused LM head scores only the labelled positions on Triton devices, every position
-elsewhere; on this CPU the 49,152-row head at every position is a fifth of the compute. Here the decoder runs to
-hidden states, the positions whose next token is a label are gathered, and the head runs on those alone (600 -> 850
-tok/s for the 135M with its top 16 layers trained). It runs inside the model's forward, so DDP (and FSDP) see the
-head's parameters used like any other.
+elsewhere; for the 135M the 49,152-row head at every position is a fifth of the compute, and in SFT most positions
+(system prompt, user turns) have no label. Here the decoder runs to hidden states, the positions whose next token is a
+label are gathered, and the head runs on those alone. That happens inside the model's forward, so DDP (and FSDP) see
+the head's parameters used like any other.
 """
 
 from __future__ import annotations

@@ -151,13 +151,15 @@ def test_a_valid_teacher_rewrite_becomes_the_instruction_and_keeps_the_answer():
         assert record["answer"] == problem.answer and record["evolution"][-1] == "teacher_rewrite"
 
 
-def test_a_teacher_rewrite_that_changes_a_number_is_dropped_with_the_reason():
+def test_a_teacher_rewrite_that_changes_a_number_is_dropped_and_the_evolved_problem_kept_in_its_own_words():
     teacher = FakeTeacher(lambda messages: "Also 999 birds fly by. " + question_of(messages))
     step = EvolveInstructions(EvolveSettings(per_seed=1, teacher_rewrite=1.0), teacher)
     seed = of_kind("word_problem")[0]
     kept, dropped = step(seed)
-    assert kept == [seed]
+    assert kept[0] == seed and len(kept) == 2
+    assert kept[1]["instruction"] == WordProblem.from_record(kept[1]["problem"]).question
     assert [d["reason"] for d in dropped] == ["teacher rewrite rejected: numbers changed"]
+    assert dropped[0]["id"] == kept[1]["id"] + "/rewrite"
 
 
 # --- candidates ------------------------------------------------------------------------------------------------------
