@@ -46,7 +46,8 @@ def test_an_unknown_suite_exits_2_with_one_error_line(tmp_path):
     run = subprocess.run([sys.executable, "-m", "training.eval", "--model", "default", "--suites", "math,poetry",
                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert run.returncode == 2
-    assert run.stderr.splitlines() == ["error: unknown suite(s): poetry (choose from humaneval, math, ppl, word_problems)"]
+    expected = "error: unknown suite(s): poetry (choose from humaneval, math, ppl, word_problems)"
+    assert run.stderr.splitlines() == [expected]
     assert not (tmp_path / "out").exists()
 
 
