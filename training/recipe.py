@@ -6,14 +6,13 @@ of the bundle, with the ablations of the synthesis choices. YAML on disk (traini
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.sft.errors import SFTError
 from training.sft.synthesize import SynthesisSettings
 from training.sft.train import SFTSettings
-from training.typed_config import checked, no_unknown_keys, read_yaml
+from training.typed_config import dataclass_from, read_yaml
 
 
 @dataclass
@@ -62,34 +61,6 @@ class InfirRecipe:
         return dataclasses.asdict(self)
 
 
-def build(cls: type, raw, where: str):
-    """`cls` from a mapping, recursively: dataclass fields and lists of dataclasses are built from their own
-    mappings; every other value is checked against its type hint; an unknown key is an error."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise SFTError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    no_unknown_keys(raw, set(fields), where, SFTError)
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for key, value in raw.items():
-        hint, at = hints[key], f"{where}.{key}"
-        item = typing.get_args(hint)[0] if typing.get_origin(hint) is list and typing.get_args(hint) else None
-        if dataclasses.is_dataclass(hint):
-            values[key] = build(hint, value, at)
-        elif item is not None and dataclasses.is_dataclass(item):
-            if not isinstance(value, list):
-                raise SFTError(f"{at}: expected a list, got {value!r}")
-            values[key] = [build(item, v, f"{at}[{i}]") for i, v in enumerate(value)]
-        else:
-            values[key] = checked(value, hint, at, SFTError)
-    try:
-        return cls(**values)
-    except TypeError as e:  # a required field missing
-        raise SFTError(f"{where}: {e}") from None
-
-
 def load_recipe(path: str | Path) -> InfirRecipe:
     return recipe_from_dict(read_yaml(path, SFTError), source=str(path))
 
@@ -97,7 +68,7 @@ def load_recipe(path: str | Path) -> InfirRecipe:
 def recipe_from_dict(raw: dict, *, source: str = "recipe") -> InfirRecipe:
     if not isinstance(raw, dict):
         raise SFTError(f"{source}: expected a mapping at the top level")
-    recipe = build(InfirRecipe, raw, source)
+    recipe = dataclass_from(InfirRecipe, raw, source, SFTError)
     if recipe.pretrain is not None:
         from training.pretrain.config import recipe_from_dict as pretrain_recipe
 

@@ -34,8 +34,9 @@ def no_unknown_keys(raw: dict, known: set[str], where: str, error: type[Exceptio
 
 
 def dataclass_from(cls: type, raw, where: str, error: type[Exception], **nested: typing.Callable):
-    """`cls(**raw)` with every key and value checked against the field's type hint. `nested` maps a field name to a
-    function `(value, where) -> object` that builds that field itself (a nested dataclass, a list of them)."""
+    """`cls(**raw)` with every key and value checked against the field's type hint. A field typed as a dataclass (or
+    a list of them) is built from its own mapping the same way; `nested` maps a field name to a function
+    `(value, where) -> object` that builds that field itself instead."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -45,11 +46,22 @@ def dataclass_from(cls: type, raw, where: str, error: type[Exception], **nested:
     hints = typing.get_type_hints(cls)
     values = {}
     for key, value in raw.items():
+        hint, at = hints[key], f"{where}.{key}"
+        item = typing.get_args(hint)[0] if typing.get_origin(hint) is list and typing.get_args(hint) else None
         if key in nested:
-            values[key] = nested[key](value, f"{where}.{key}")
+            values[key] = nested[key](value, at)
+        elif dataclasses.is_dataclass(hint):
+            values[key] = dataclass_from(hint, value, at, error)
+        elif item is not None and dataclasses.is_dataclass(item):
+            if not isinstance(value, list):
+                raise error(f"{at}: expected a list, got {value!r}")
+            values[key] = [dataclass_from(item, v, f"{at}[{i}]", error) for i, v in enumerate(value)]
         else:
-            values[key] = checked(value, hints[key], f"{where}.{key}", error)
-    return cls(**values)
+            values[key] = checked(value, hint, at, error)
+    try:
+        return cls(**values)
+    except TypeError as e:  # a required field left out
+        raise error(f"{where}: {e}") from None
 
 
 def checked(value, hint, where: str, error: type[Exception]):

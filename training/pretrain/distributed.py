@@ -95,3 +95,20 @@ def shutdown(runtime: Runtime) -> None:
 
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def on_main(runtime: Runtime, work):
+    """Run `work` on the main process and hand its result (or its user error) to every process: the others never
+    wait on a collective the main process will not reach."""
+    from infir_edge.errors import InfirEdgeError
+
+    result = None
+    if runtime.is_main:
+        try:
+            result = work()
+        except InfirEdgeError as e:
+            result = e
+    result = broadcast_object(result, runtime)
+    if isinstance(result, Exception):
+        raise result
+    return result

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from infir_edge.errors import InfirEdgeError
 from infir_edge.files import atomic_write_text
 from infir_edge.models.bundle import file_sha256
 from training.pretrain import checkpoint as ckpt
@@ -29,8 +28,8 @@ from training.pretrain.distributed import (
     Runtime,
     all_reduce_sum,
     barrier,
-    broadcast_object,
     init_runtime,
+    on_main,
     shard_model,
     shutdown,
 )
@@ -66,7 +65,7 @@ def _train(recipe: PretrainRecipe, out: Path, runtime: Runtime, max_steps: int |
     import torch
 
     _set_threads(recipe, runtime)
-    prepared = _on_main(runtime, lambda: _prepare(recipe, out, echo))
+    prepared = on_main(runtime, lambda: _prepare(recipe, out, echo))
     tokenizer = load_tokenizer(prepared.base)
     model = shard_model(build_model(prepared.base, tokenizer, seed=recipe.model.seed), runtime)
     model.config.use_cache = False
@@ -133,20 +132,6 @@ def _train(recipe: PretrainRecipe, out: Path, runtime: Runtime, max_steps: int |
         echo(f"wrote {final} ({tokens_seen:,} tokens in {total_steps} steps; metrics {out / 'metrics.jsonl'}, "
              f"plot {out / 'loss.png'})")
     return final
-
-
-def _on_main(runtime: Runtime, work):
-    """Run `work` on the main process and hand its result (or its error) to every process."""
-    result = None
-    if runtime.is_main:
-        try:
-            result = work()
-        except InfirEdgeError as e:
-            result = e
-    result = broadcast_object(result, runtime)
-    if isinstance(result, Exception):
-        raise result
-    return result
 
 
 def _prepare(recipe: PretrainRecipe, out: Path, echo) -> Prepared:

@@ -136,14 +136,14 @@ def _train(data: Path, conversations: list, out: Path, settings: SFTSettings, ru
            progress: bool, echo) -> Path:
     import datasets
 
-    from training.pretrain.distributed import barrier
+    from training.pretrain.distributed import barrier, on_main
     from training.pretrain.metrics import MetricsLog
     from training.sft import trainer as st
     from training.sft.chat_template import strip_generation_markers, tokenize_conversations, with_generation_markers
     from training.sft.packing import PackedCollator, pack_examples
 
     started = time.perf_counter()
-    model_dir = _on_main(runtime, lambda: st.model_directory(settings.model, out, echo))
+    model_dir = on_main(runtime, lambda: st.model_directory(settings.model, out, echo))
     tokenizer = st.load_tokenizer(model_dir)
     original_template = strip_generation_markers(tokenizer.chat_template)
     marked = with_generation_markers(tokenizer.chat_template)
@@ -160,7 +160,7 @@ def _train(data: Path, conversations: list, out: Path, settings: SFTSettings, ru
                                precision=precision, progress=progress, metrics=metrics if runtime.is_main else None)
     st.set_threads(settings.threads, runtime)  # after the Trainer: accelerate sets its own count when OMP's is unset
     pinned = _pinned(data, settings, precision, runtime.world_size)
-    plan = _on_main(runtime, lambda: _prepare_run(out, pinned, overwrite))
+    plan = on_main(runtime, lambda: _prepare_run(out, pinned, overwrite))
     if plan["finished"]:
         echo(f"{out / 'final'} is already trained with these settings (pass --overwrite to train again)")
         return out / "final"
@@ -178,23 +178,6 @@ def _train(data: Path, conversations: list, out: Path, settings: SFTSettings, ru
         echo(f"wrote {final} ({result.global_step} steps; metrics {out / 'metrics.jsonl'}, plot {out / 'loss.png'})")
     barrier(runtime)
     return final
-
-
-def _on_main(runtime, work):
-    """Run `work` on the main process and hand its result (or its user error) to every process."""
-    from infir_edge.errors import InfirEdgeError
-    from training.pretrain.distributed import broadcast_object
-
-    result = None
-    if runtime.is_main:
-        try:
-            result = work()
-        except InfirEdgeError as e:
-            result = e
-    result = broadcast_object(result, runtime)
-    if isinstance(result, Exception):
-        raise result
-    return result
 
 
 def _pinned(data: Path, settings: SFTSettings, precision: str, processes: int) -> dict:
