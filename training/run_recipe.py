@@ -85,19 +85,18 @@ def _pin(out: Path, recipe: InfirRecipe, overwrite: bool) -> None:
     atomic_write_text(path, json.dumps(pinned, indent=1) + "\n")
 
 
-def _starting_model(recipe: InfirRecipe, out: Path, results: dict) -> tuple[str, str]:
+def _starting_model(results: dict) -> tuple[str, str]:
     """(the model before training, the model SFT starts from)."""
-    anneal = results["anneal"]
-    return anneal["before"], anneal["start"]
+    return results["anneal"]["before"], results["anneal"]["start"]
 
 
 def stage_anneal(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
     if recipe.pretrain is None:
         model = recipe.sft.model
         if model == "default":
-            from infir_edge.models.convert import gguf_to_checkpoint
+            from training.pretrain.model_setup import default_checkpoint
 
-            model = str(gguf_to_checkpoint("default", out / "base", overwrite=True))
+            model = str(default_checkpoint(out, echo))
         return {"before": model, "start": model}
     from training.pretrain.config import recipe_from_dict
     from training.pretrain.trainer import run_pretraining
@@ -114,7 +113,7 @@ def _evaluate(model, suites, out: Path, recipe: InfirRecipe, *, limit=None, back
 
 
 def stage_eval_before(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
-    before, _ = _starting_model(recipe, out, results)
+    before, _ = _starting_model(results)
     tiers = _evaluate(before, ["word_problems"], out / "eval" / "before", recipe, limit=recipe.eval.items,
                       backend="torch", dtype=recipe.eval.dtype)
     figures = {"word_problems": tiers["suites"]["word_problems"]["tiers"]}
@@ -147,7 +146,7 @@ def _train(recipe: InfirRecipe, data: Path, out: Path, start: str, echo, **chang
 
 
 def stage_sft(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
-    _, start = _starting_model(recipe, out, results)
+    _, start = _starting_model(results)
     final = _train(recipe, out / "synth" / "sft.jsonl", out / "sft", start, echo)
     return {"final": str(final), "summary": json.loads((out / "sft" / "summary.json").read_text())}
 
@@ -157,7 +156,7 @@ def stage_ablation(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
 
     if not recipe.ablation.enabled:
         return {"arms": {}}
-    _, start = _starting_model(recipe, out, results)
+    _, start = _starting_model(results)
     arms = {}
     for arm in recipe.ablation.arms:
         folder = out / "ablation" / arm

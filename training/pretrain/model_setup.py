@@ -29,15 +29,20 @@ def prepare_base(settings: ModelSettings, out: Path, echo) -> BaseModel:
     return BaseModel(_checkpoint_dir(source, out, echo), _checkpoint_dir(settings.tokenizer or source, out, echo))
 
 
+def default_checkpoint(out: Path, echo) -> Path:
+    """The embedded default model as a checkpoint in `out/base`, converted once (pretraining, SFT and the recipe)."""
+    base = out / "base"
+    if not (base / "config.json").is_file():
+        from infir_edge.models.convert import gguf_to_checkpoint
+
+        echo(f"converting the embedded default model to a checkpoint in {base}")
+        gguf_to_checkpoint("default", base, overwrite=True)  # atomic: a killed conversion leaves nothing
+    return base
+
+
 def _checkpoint_dir(source: str, out: Path, echo) -> Path:
     if source == "default":
-        base = out / "base"
-        if not (base / "config.json").is_file():
-            from infir_edge.models.convert import gguf_to_checkpoint
-
-            echo(f"converting the embedded default model to a checkpoint in {base}")
-            gguf_to_checkpoint("default", base, overwrite=True)  # atomic: a killed conversion leaves nothing
-        return base
+        return default_checkpoint(out, echo)
     path = Path(source).expanduser()
     if not (path / "config.json").is_file():
         presets = ", ".join(PRESETS)

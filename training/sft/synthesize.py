@@ -15,7 +15,6 @@ A rerun skips every input a step already finished; a finished step is not re-rea
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -161,7 +160,3 @@ def decontaminate(records: list[dict], settings: DecontamSettings, out: Path, ec
     write_jsonl(out / "removed.jsonl", [{"id": i} for i in removed])
     return kept, {"enabled": True, "n_grams": settings.n_grams, "removed": len(removed), "removed_ids": removed[:50],
                   "eval_sets": [p.name for p in tiers] + ["humaneval", "arithmetic"] + settings.eval_files}
-
-
-def load_stats(out: Path) -> dict:
-    return json.loads((Path(out) / "stats.json").read_text())

@@ -24,13 +24,9 @@ PROVENANCE = "infir_edge_source.json"
 def model_directory(source: str, out: Path, echo) -> Path:
     """`source` as a checkpoint directory: 'default' is the embedded model, converted into `out/base` once."""
     if source == "default":
-        base = out / "base"
-        if not (base / "config.json").is_file():
-            from infir_edge.models.convert import gguf_to_checkpoint
+        from training.pretrain.model_setup import default_checkpoint
 
-            echo(f"converting the embedded default model to a checkpoint in {base}")
-            gguf_to_checkpoint("default", base, overwrite=True)  # atomic: a killed conversion leaves nothing
-        return base
+        return default_checkpoint(out, echo)
     path = Path(source).expanduser().resolve()
     if not (path / "config.json").is_file():
         raise SFTError(f"--model {source}: not 'default' or a checkpoint directory with a config.json")
