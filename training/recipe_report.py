@@ -73,13 +73,15 @@ def render(recipe, results: dict, checks: dict) -> str:
     arms = (results.get("ablation") or {}).get("arms") or {}
     if arms:
         lines += [f"## Ablation: the same SFT budget ({results['ablation']['max_steps']} optimizer steps), "
-                  "scored on the multi-step tier", "",
-                  "| arm | candidates | instructions | SFT examples | of which teacher-model | multi-step accuracy |",
-                  "|---|---|---|---|---|---|"]
+                  "scored on the multi-step tier (and the one-to-two-step tier)", "",
+                  "| arm | candidates | instructions | SFT examples | of which teacher-model | multi-step accuracy "
+                  "| one-to-two-step accuracy |",
+                  "|---|---|---|---|---|---|---|"]
         for arm, a in arms.items():
-            m = a["multi_step"]
+            shown = [f"{t['accuracy']:.3f} ({t['correct']}/{t['items']})" if t else "-"
+                     for t in (a.get("multi_step"), a.get("one_two_step"))]
             lines.append(f"| {arm} | {a['candidates']} | {a['instructions']} | {a['examples']:,} | "
-                         f"{a['teacher_examples']:,} | {m['accuracy']:.3f} ({m['correct']}/{m['items']}) |")
+                         f"{a['teacher_examples']:,} | {shown[0]} | {shown[1]} |")
         lines += ["", "![ablation](report_ablation.png)", ""]
     synth = results.get("synthesis")
     if synth:
@@ -122,10 +124,14 @@ def plot(out: Path, results: dict) -> None:
     plt.close(fig)
     arms = (results.get("ablation") or {}).get("arms") or {}
     if arms:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.bar(list(arms), [a["multi_step"]["accuracy"] for a in arms.values()])
-        ax.set_ylabel("multi-step accuracy")
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        for i, tier in enumerate(("multi_step", "one_two_step")):
+            ax.bar([x + i * 0.4 for x in range(len(arms))], [(a.get(tier) or {}).get("accuracy", 0.0)
+                                                             for a in arms.values()], 0.4, label=TIER_NAMES[tier])
+        ax.set_xticks([x + 0.2 for x in range(len(arms))], list(arms))
+        ax.set_ylabel("accuracy")
         ax.set_ylim(0, 1)
+        ax.legend()
         fig.tight_layout()
         fig.savefig(out / "report_ablation.png", dpi=100)
         plt.close(fig)

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from infir_edge.files import atomic_write_text
+from training.isolated import run_isolated
 from training.recipe import ARMS, InfirRecipe
 from training.sft.errors import SFTError
 
@@ -101,7 +102,7 @@ def stage_anneal(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
     from training.pretrain.config import recipe_from_dict
     from training.pretrain.trainer import run_pretraining
 
-    final = run_pretraining(recipe_from_dict(recipe.pretrain, source="recipe: pretrain"), out / "anneal", echo=echo)
+    final = run_isolated(run_pretraining, recipe_from_dict(recipe.pretrain, source="recipe: pretrain"), out / "anneal")
     return {"before": str(out / "anneal" / "base"), "start": str(final)}
 
 
@@ -138,21 +139,22 @@ def stage_synthesis(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict
     return synthesize(recipe.synthesis, out / "synth", echo=echo)
 
 
-def _train(recipe: InfirRecipe, data: Path, out: Path, start: str, echo, **changes) -> Path:
+def _train(recipe: InfirRecipe, data: Path, out: Path, start: str, **changes) -> Path:
+    """SFT in its own process (training.isolated): the recipe's process is large by now and slows it ~2x."""
     from training.sft.train import train_sft
 
     settings = dataclasses.replace(recipe.sft, model=start, **changes)
-    return train_sft(data, out, settings, echo=echo)
+    return run_isolated(train_sft, data, out, settings)
 
 
 def stage_sft(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
     _, start = _starting_model(results)
-    final = _train(recipe, out / "synth" / "sft.jsonl", out / "sft", start, echo)
+    final = _train(recipe, out / "synth" / "sft.jsonl", out / "sft", start)
     return {"final": str(final), "summary": json.loads((out / "sft" / "summary.json").read_text())}
 
 
 def stage_ablation(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
-    from training.ablation import arm_examples, score_multi_step
+    from training.ablation import arm_examples, score_tiers
 
     if not recipe.ablation.enabled:
         return {"arms": {}}
@@ -165,14 +167,15 @@ def stage_ablation(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
             arms[arm] = json.loads(result_path.read_text())
             continue
         data, counts = arm_examples(arm, out / "synth", recipe, folder / "data.jsonl")
-        final = _train(recipe, data, folder / "train", start, echo, max_steps=recipe.ablation.max_steps,
+        final = _train(recipe, data, folder / "train", start, max_steps=recipe.ablation.max_steps,
                        save_steps=max(recipe.ablation.max_steps // 2, 1))
-        figures = score_multi_step(final, recipe)
+        figures = score_tiers(final, recipe)
         arms[arm] = {"candidates": ARMS[arm][0], "instructions": ARMS[arm][1], **counts, **figures}
         atomic_write_text(result_path, json.dumps(arms[arm], indent=1) + "\n")
         shutil.rmtree(folder / "train" / "final")  # 0.5 GB each; the figures are what the ablation keeps
         shutil.rmtree(folder / "train" / "checkpoints", ignore_errors=True)
-        echo(f"ablation {arm}: multi_step {figures['multi_step']['accuracy']:.3f}")
+        echo(f"ablation {arm}: multi_step {figures['multi_step']['accuracy']:.3f}, "
+             f"one_two_step {figures['one_two_step']['accuracy']:.3f}")
     return {"arms": arms, "max_steps": recipe.ablation.max_steps}
 
 

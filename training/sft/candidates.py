@@ -58,12 +58,16 @@ def programmatic_candidates(record: dict, long_cot: bool, seed: int) -> list[dic
 
 def check_steps(solution: str) -> str:
     """A long chain: the solution, then every arithmetic step checked by its inverse before the answer again."""
-    import re
+    from training.sft.problems.worked import chains, sides
 
     lines = solution.rstrip().splitlines()
     answer_line = lines[-1]
     checks = []
-    for a, op, b, c in re.findall(r"(\d+) ([-+*/]) (\d+) = (\d+)", solution):
+    for chain in chains(solution):
+        first, *_, c = sides(chain)
+        if len(first.split()) != 3:  # a teacher's 'a + b + c = d': no single inverse
+            continue
+        a, op, b = first.split()
         inverse = {"+": f"{c} - {b} = {a}", "-": f"{c} + {b} = {a}", "*": f"{c} / {b} = {a}", "/": f"{c} * {b} = {a}"}
         checks.append(f"Check {a} {op} {b} = {c}: {inverse[op]}, correct.")
     return "\n".join([*lines[:-1], "Let me check each step.", *checks, answer_line])

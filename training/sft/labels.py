@@ -2,7 +2,7 @@
 
 - quality in [0, 1]: the reward score when the record was scored (a judge's grade; a reward model's raw score goes
   through a logistic), otherwise the share of format checks the response passes: it shows its steps, every
-  'a op b = c' line is arithmetically right, it ends on its answer, no line repeats.
+  worked operation ('a op b = ... = c') is arithmetically right, it ends on its answer, no line repeats.
 - difficulty in [0, 1]: half from the teacher's failure rate on the instruction (1 - passed/asked; the paper's
   pass-rate signal, 0.5 when the teacher was not asked), half from the chain length (arithmetic steps, or lines of
   code, against `long_chain`); `level` buckets it into easy / medium / hard.
@@ -15,7 +15,8 @@ import math
 import re
 from dataclasses import dataclass
 
-_STEP = re.compile(r"(-?\d+(?:\.\d+)?) ([-+*/]) (-?\d+(?:\.\d+)?) = (-?\d+(?:\.\d+)?)")
+from training.sft.problems.worked import chain_is_right, chains
+
 _CODE_WORDS = re.compile(r"\b(python|function|code|program|def|list|string)\b", re.IGNORECASE)
 _MATH_WORDS = re.compile(r"\b(how many|how much|total|sum|\d+ ?[-+*/] ?\d+)\b", re.IGNORECASE)
 
@@ -27,14 +28,9 @@ class LabelSettings:
     hard_from: float = 0.6
 
 
-def arithmetic_steps(text: str) -> list[tuple[str, str, str, str]]:
-    return _STEP.findall(text)
-
-
-def step_is_right(a: str, op: str, b: str, c: str) -> bool:
-    x, y, z = float(a), float(b), float(c)
-    value = {"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else math.nan}[op]
-    return abs(value - z) < 1e-6
+def arithmetic_steps(text: str) -> list[str]:
+    """The worked operations in a response ('38 - 19 = 28 - 9 = 19' is one)."""
+    return chains(text)
 
 
 def format_checks(text: str, domain: str) -> dict[str, bool]:
@@ -42,7 +38,7 @@ def format_checks(text: str, domain: str) -> dict[str, bool]:
     if domain == "code":
         return {"has_code_block": "```" in text, "no_repeated_lines": _no_repeats(lines)}
     steps = arithmetic_steps(text)
-    return {"shows_steps": bool(steps), "steps_right": all(step_is_right(*s) for s in steps),
+    return {"shows_steps": bool(steps), "steps_right": all(chain_is_right(s) for s in steps),
             "ends_on_answer": bool(lines) and bool(re.search(r"\d", lines[-1])),
             "no_repeated_lines": _no_repeats(lines)}
 

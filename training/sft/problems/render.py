@@ -7,6 +7,8 @@ evolved one changes only what the evolution changed.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .catalog import ALL_FAMILIES, PHRASINGS
 from .phrasing import PRONOUNS, Family, a_period, cap, part, times, timesed
 from .program import ABSORBED
@@ -52,11 +54,18 @@ def quantity(fam: Family, form: str, args: list[int], unit: str | None, items: d
     return phrasing.text.format_map(slots)
 
 
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    role: str  # "start", "event", "detail" (no number), "distractor", "question"
+    event: int = -1  # index of what it tells: into program["events"] (role "event") or "distractors"
+
+
 class _Text:
     """Sentences being assembled, and the phrasing ids used (in order, once each)."""
 
     def __init__(self) -> None:
-        self.sentences: list[str] = []
+        self.sentences: list[Sentence] = []
         self.ids: list[str] = []
         self.last = ""  # what the previous sentence was: "actor" (opening or event) or "aside"
 
@@ -67,10 +76,10 @@ class _Text:
             self.ids.append(phrasing_id)
         return PHRASINGS[phrasing_id].text
 
-    def add(self, text: str, who: str) -> None:
+    def add(self, text: str, role: str, event: int = -1) -> None:
         text = cap(text.strip())
-        self.sentences.append(text if text[-1] in ".?!" else text + ".")
-        self.last = who
+        self.sentences.append(Sentence(text if text[-1] in ".?!" else text + ".", role, event))
+        self.last = "actor" if role in ("start", "event") else "aside"
 
 
 def _event_slots(fam: Family, program: dict, event: dict, index: int, base: dict, out: _Text) -> dict:
@@ -95,12 +104,12 @@ def _event_slots(fam: Family, program: dict, event: dict, index: int, base: dict
 def _asides(program: dict, before: int, base: dict, fam: Family, out: _Text) -> None:
     for detail in program["details"]:
         if detail["before"] == before:
-            out.add(out.use(detail["phrasing"]).format_map({**base, "day": detail.get("day", "")}), "aside")
-    for fact in program["distractors"]:
+            out.add(out.use(detail["phrasing"]).format_map({**base, "day": detail.get("day", "")}), "detail")
+    for index, fact in enumerate(program["distractors"]):
         if fact["before"] == before:
             value = fact["args"][0]
             slots = {**base, "other": fact["other"], "d": value, "s": value, "D": amount(fam, value, program["item"])}
-            out.add(out.use(fact["phrasing"]).format_map(slots), "aside")
+            out.add(out.use(fact["phrasing"]).format_map(slots), "distractor", index)
 
 
 def distractor_note(program: dict, fact: dict) -> str:
@@ -115,9 +124,19 @@ def distractor_note(program: dict, fact: dict) -> str:
 
 def render(program: dict) -> tuple[str, tuple[str, ...]]:
     """The question text and the ids of every phrasing it used."""
-    fam = ALL_FAMILIES[program["family"]]
-    if fam.ledger == "arithmetic":
+    if ALL_FAMILIES[program["family"]].ledger == "arithmetic":
         return render_arithmetic(program)
+    out = _assemble(program)
+    return " ".join(s.text for s in out.sentences), tuple(out.ids)
+
+
+def sentences(program: dict) -> list[Sentence]:
+    """The question's sentences, each with what it tells (a word problem's; a drill has none)."""
+    return [] if ALL_FAMILIES[program["family"]].ledger == "arithmetic" else _assemble(program).sentences
+
+
+def _assemble(program: dict) -> _Text:
+    fam = ALL_FAMILIES[program["family"]]
     out = _Text()
     base = {**person(program["actors"][0]), **item_slots(fam, program["item"])}
     start = program["start"]
@@ -126,20 +145,20 @@ def render(program: dict) -> tuple[str, tuple[str, ...]]:
         shown = quantity(fam, start["qty"], start["args"], start.get("unit"), base)
     else:
         shown = amount(fam, start["args"][0], program["item"])
-    out.add(out.use(start["phrasing"]).format_map({**base, "start": shown}), "actor")
+    out.add(out.use(start["phrasing"]).format_map({**base, "start": shown}), "start")
     events = program["events"]
     told = events[:-1] if events and events[-1]["kind"] in ABSORBED else events
     for i, event in enumerate(told):
         _asides(program, i, base, fam, out)
         slots = _event_slots(fam, program, event, i, base, out)
         connective = out.use(event.get("connective")).format_map(slots)
-        out.add(connective + out.use(event["clause"]).format_map(slots), "actor")
+        out.add(connective + out.use(event["clause"]).format_map(slots), "event", i)
     _asides(program, len(told), base, fam, out)
     asked = {**base, "name": program["actors"][-1]["name"]}
     if len(told) < len(events):
         asked["k"] = events[-1]["args"][0]
     out.add(out.use(program["question"]["phrasing"]).format_map(asked), "question")
-    return " ".join(out.sentences), tuple(out.ids)
+    return out
 
 
 def expression(program: dict) -> str:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import random
-import re
 from functools import cache
 
 import pytest
 
 from training.sft.problems import STYLES, TIERS, arithmetic_drills, generate_problems, numbers_in, solve
-from training.sft.problems.render import expression
+from training.sft.problems.render import expression, sentences
+from training.sft.problems.worked import chain_is_right, chains, result, sides
 
-EQUATION = re.compile(r"(\d+) ([-+*/]) (\d+) = (\d+)")
+WALK = STYLES.index("walk")
 
 
 @cache
@@ -21,17 +21,12 @@ def sample() -> tuple:
     return tuple(p for problems in sets for p in problems) + tuple(arithmetic_drills(80, seed=5))
 
 
-def right(a: str, op: str, b: str, c: str) -> bool:
-    a, b, c = int(a), int(b), int(c)
-    return {"+": a + b, "-": a - b, "*": a * b, "/": a / b}[op] == c
-
-
 @pytest.mark.parametrize("style", range(len(STYLES)))
 def test_every_arithmetic_line_is_right(style):
     for problem in sample():
         for line in solve(problem, style=style).splitlines():
-            for equation in EQUATION.findall(line):
-                assert right(*equation), (line, problem.question)
+            for chain in chains(line):
+                assert chain_is_right(chain), (line, problem.question)
 
 
 @pytest.mark.parametrize("style", range(len(STYLES)))
@@ -46,13 +41,13 @@ def test_the_last_number_is_the_answer_and_the_last_line_says_so(style):
 def test_one_operation_per_line_and_one_line_per_operation(style):
     for problem in sample():
         lines = solve(problem, style=style).splitlines()
-        counts = [len(EQUATION.findall(line)) for line in lines]
+        counts = [len(chains(line)) for line in lines]
         assert max(counts) == 1 and sum(counts) == problem.ops
 
 
 def test_the_operations_chain_from_the_start_to_the_answer():
     for problem in sample():
-        results = [int(c) for *_, c in EQUATION.findall(solve(problem, style=3))]
+        results = [result(chain) for chain in chains(solve(problem, style=3))]
         assert results[-1] == problem.answer
 
 
@@ -60,7 +55,7 @@ def test_each_distractor_is_named_as_irrelevant_before_the_steps():
     for problem in [p for p in sample() if p.distractors]:
         lines = solve(problem, style=0).splitlines()
         for fact, line in zip(problem.program["distractors"], lines, strict=False):
-            assert str(fact["args"][0]) in numbers_in(line) and not EQUATION.search(line)
+            assert str(fact["args"][0]) in numbers_in(line) and not chains(line)
             assert "not" in line or "ignored" in line
 
 
@@ -68,6 +63,8 @@ def test_styles_differ_and_a_random_style_is_reproducible():
     problem = next(p for p in sample() if p.ops == 4)
     assert len({solve(problem, style=s) for s in range(len(STYLES))}) == len(STYLES) >= 4
     assert solve(problem, rng=random.Random(3)) == solve(problem, rng=random.Random(3))
+    drawn = [solve(problem, rng=random.Random(seed)) for seed in range(200)]
+    assert 0.6 < drawn.count(solve(problem, style=WALK)) / 200 < 0.8  # the walk is most of what is drawn
     assert solve(problem) == solve(problem, style=0)
     with pytest.raises(ValueError):
         solve(problem, style=len(STYLES))
@@ -77,7 +74,7 @@ def test_solutions_are_short():
     four = [p for p in sample() if p.ops == 4]
     for problem in four:
         for style in range(len(STYLES)):
-            assert len(solve(problem, style=style).split()) <= 75  # ~60-90 tokens: digits are one token each
+            assert len(solve(problem, style=style).split()) <= 75  # ~60-100 tokens: digits are one token each
 
 
 def test_drills_are_bare_arithmetic_that_python_agrees_with():
@@ -89,3 +86,28 @@ def test_drills_are_bare_arithmetic_that_python_agrees_with():
         assert drill.family == "arithmetic" and drill.split == "train" and drill.distractors == 0
         assert eval(expression(drill.program).replace("/", "//")) == drill.answer  # noqa: S307 (our own digits)
         assert 0 <= drill.answer <= 1000
+
+
+def test_the_walk_takes_the_facts_in_the_order_the_question_tells_them():
+    for problem in [p for p in sample() if p.family != "arithmetic"]:
+        told = [s for s in sentences(problem.program) if s.role in ("start", "event", "distractor")]
+        lines = solve(problem, style=WALK).splitlines()
+        distractors = [i for i, s in enumerate(told) if s.role == "distractor"]
+        asides = [i for i, line in enumerate(lines) if line.endswith("not needed.")]
+        assert len(asides) == len(distractors)
+        for sentence_index, line_index in zip(distractors, asides, strict=True):
+            # the steps before the aside are those of the sentences before the distractor
+            before = sum(len(chains(line)) for line in lines[:line_index])
+            computed = [s for s in told[:sentence_index] if s.role != "distractor"]
+            assert before >= len(computed) - 1  # a plain start is a line with no operation
+
+
+def test_a_drill_has_no_text_to_walk_and_gets_the_plain_style():
+    drill = arithmetic_drills(1, seed=2)[0]
+    assert solve(drill, style=WALK) == solve(drill, style=0)
+
+
+def test_a_wrong_link_anywhere_in_a_chain_is_caught():
+    assert chain_is_right("148 + 62 = 208 + 2 = 210") and not chain_is_right("148 + 62 = 218 + 2 = 210")
+    assert not chain_is_right("12 * 23 = 268")
+    assert sides("2 + 3 * 4 = 14") == ["2 + 3 * 4", "14"] and chain_is_right("2 + 3 * 4 = 14")
