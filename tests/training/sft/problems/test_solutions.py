@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from functools import cache
 
 import pytest
 
 from training.sft.problems import STYLES, TIERS, arithmetic_drills, generate_problems, numbers_in, solve
+from training.sft.problems.program import ABSORBED, steps
 from training.sft.problems.render import expression, sentences
 from training.sft.problems.worked import chain_is_right, chains, result, sides
 
@@ -90,16 +92,21 @@ def test_drills_are_bare_arithmetic_that_python_agrees_with():
 
 def test_the_walk_takes_the_facts_in_the_order_the_question_tells_them():
     for problem in [p for p in sample() if p.family != "arithmetic"]:
-        told = [s for s in sentences(problem.program) if s.role in ("start", "event", "distractor")]
-        lines = solve(problem, style=WALK).splitlines()
-        distractors = [i for i, s in enumerate(told) if s.role == "distractor"]
-        asides = [i for i, line in enumerate(lines) if line.endswith("not needed.")]
-        assert len(asides) == len(distractors)
-        for sentence_index, line_index in zip(distractors, asides, strict=True):
-            # the steps before the aside are those of the sentences before the distractor
-            before = sum(len(chains(line)) for line in lines[:line_index])
-            computed = [s for s in told[:sentence_index] if s.role != "distractor"]
-            assert before >= len(computed) - 1  # a plain start is a line with no operation
+        ops_of = Counter(step.event for step in steps(problem.program))  # event index (-1: a groups start) -> ops
+        expected = []  # per line: the operations it shows, or "aside"
+        for sentence in sentences(problem.program):
+            if sentence.role == "start":
+                expected += [1] * ops_of[-1] or [0]  # a groups start is a product; a plain one a "Start with" line
+            elif sentence.role == "event":
+                expected += [1] * ops_of[sentence.event]
+            elif sentence.role == "distractor":
+                expected.append("aside")
+        last = len(problem.program["events"]) - 1
+        if last >= 0 and problem.program["events"][last]["kind"] in ABSORBED:  # told in the question itself
+            expected += [1] * ops_of[last]
+        lines = solve(problem, style=WALK).splitlines()[:-1]
+        shown = ["aside" if line.endswith("not needed.") else len(chains(line)) for line in lines]
+        assert shown == expected, (problem.question, lines)
 
 
 def test_a_drill_has_no_text_to_walk_and_gets_the_plain_style():
