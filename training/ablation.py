@@ -1,6 +1,6 @@
 """The ablations of the synthesis choices (the InfiR paper's claim at CPU scale): the same SFT budget on training sets
 that differ in one choice, scored on the multi-step tier (the issue's measure) and the one-to-two-step tier (which
-moves first at a small budget).
+moves first at a small budget) by the same evaluation as the main checkpoint (run_recipe.stage_ablation).
 
 - candidates: "rejection" trains on the verified, best-ranked response of each instruction; "raw" on every candidate
   the teachers wrote, unverified (the program's solutions and the teacher model's, as they came);
@@ -36,14 +36,3 @@ def arm_examples(arm: str, synth: Path, recipe: InfirRecipe, path: Path) -> tupl
     write_jsonl(path, examples)
     teacher = sum(e.get("source") == "teacher" for e in examples)
     return path, {"instructions_used": len(records), "examples": len(examples), "teacher_examples": teacher}
-
-
-def score_tiers(model: Path, recipe: InfirRecipe) -> dict:
-    """Both tiers' accuracy of a checkpoint on `ablation.eval_items` items each (torch, as the main evaluation)."""
-    import infir_edge
-    from training.eval.word_problems import WordProblemsConfig, run_word_problems
-
-    config = WordProblemsConfig(items=recipe.ablation.eval_items, tiers=("one_two_step", "multi_step"))
-    with infir_edge.load(model, backend="torch", dtype=recipe.eval.dtype, threads=recipe.eval.threads) as engine:
-        figures, _ = run_word_problems(engine, config=config)
-    return figures["tiers"]

@@ -106,35 +106,33 @@ def plot(out: Path, results: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     models = [(n, results.get(k)) for n, k in (("default", "eval_before"), ("checkpoint", "eval_after"),
                                                 ("bundle", "eval_bundle")) if results.get(k)]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    width = 0.8 / max(1, len(models))
-    for i, (name, figures) in enumerate(models):
-        ax.bar([x + i * width for x in range(len(TIER_NAMES))], [_accuracy(figures, t) for t in TIER_NAMES],
-               width, label=name)
-    ax.set_xticks([x + width * (len(models) - 1) / 2 for x in range(len(TIER_NAMES))], list(TIER_NAMES.values()))
+    _bar_chart(out / "report_tiers.png", list(TIER_NAMES.values()),
+               {name: [_accuracy(figures, t) for t in TIER_NAMES] for name, figures in models})
+    arms = (results.get("ablation") or {}).get("arms") or {}
+    if arms:
+        _bar_chart(out / "report_ablation.png", list(arms),
+                   {TIER_NAMES[t]: [(a.get(t) or {}).get("accuracy", 0.0) for a in arms.values()]
+                    for t in ("multi_step", "one_two_step")})
+
+
+def _bar_chart(path: Path, groups: list[str], series: dict[str, list[float]]) -> None:
+    """Accuracy bars: one group per entry of `groups`, one bar per series in each."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(groups)), 3.5))
+    width = 0.8 / max(1, len(series))
+    for i, (label, values) in enumerate(series.items()):
+        ax.bar([x + i * width for x in range(len(groups))], values, width, label=label)
+    ax.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(groups))], groups)
     ax.set_ylabel("accuracy")
     ax.set_ylim(0, 1)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "report_tiers.png", dpi=100)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
-    arms = (results.get("ablation") or {}).get("arms") or {}
-    if arms:
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        for i, tier in enumerate(("multi_step", "one_two_step")):
-            ax.bar([x + i * 0.4 for x in range(len(arms))], [(a.get(tier) or {}).get("accuracy", 0.0)
-                                                             for a in arms.values()], 0.4, label=TIER_NAMES[tier])
-        ax.set_xticks([x + 0.2 for x in range(len(arms))], list(arms))
-        ax.set_ylabel("accuracy")
-        ax.set_ylim(0, 1)
-        ax.legend()
-        fig.tight_layout()
-        fig.savefig(out / "report_ablation.png", dpi=100)
-        plt.close(fig)
 
 
 def write_recipe_report(recipe, out: Path, results: dict) -> dict:

@@ -154,7 +154,7 @@ def stage_sft(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
 
 
 def stage_ablation(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
-    from training.ablation import arm_examples, score_tiers
+    from training.ablation import arm_examples
 
     if not recipe.ablation.enabled:
         return {"arms": {}}
@@ -169,7 +169,8 @@ def stage_ablation(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
         data, counts = arm_examples(arm, out / "synth", recipe, folder / "data.jsonl")
         final = _train(recipe, data, folder / "train", start, max_steps=recipe.ablation.max_steps,
                        save_steps=max(recipe.ablation.max_steps // 2, 1))
-        figures = score_tiers(final, recipe)
+        figures = _evaluate(final, ["word_problems"], folder / "eval", recipe, limit=recipe.ablation.eval_items,
+                            backend="torch", dtype=recipe.eval.dtype)["suites"]["word_problems"]["tiers"]
         arms[arm] = {"candidates": ARMS[arm][0], "instructions": ARMS[arm][1], **counts, **figures}
         atomic_write_text(result_path, json.dumps(arms[arm], indent=1) + "\n")
         shutil.rmtree(folder / "train" / "final")  # 0.5 GB each; the figures are what the ablation keeps

@@ -28,16 +28,11 @@ class LabelSettings:
     hard_from: float = 0.6
 
 
-def arithmetic_steps(text: str) -> list[str]:
-    """The worked operations in a response ('38 - 19 = 28 - 9 = 19' is one)."""
-    return chains(text)
-
-
 def format_checks(text: str, domain: str) -> dict[str, bool]:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     if domain == "code":
         return {"has_code_block": "```" in text, "no_repeated_lines": _no_repeats(lines)}
-    steps = arithmetic_steps(text)
+    steps = chains(text)
     return {"shows_steps": bool(steps), "steps_right": all(chain_is_right(s) for s in steps),
             "ends_on_answer": bool(lines) and bool(re.search(r"\d", lines[-1])),
             "no_repeated_lines": _no_repeats(lines)}
@@ -82,7 +77,7 @@ class LabelRecords:
         if domain == "code":
             length = min(1.0, len(response.strip().splitlines()) / (3 * s.long_chain))
         else:
-            length = min(1.0, len(arithmetic_steps(response)) / s.long_chain)
+            length = min(1.0, len(chains(response)) / s.long_chain)
         difficulty = round(0.5 * failure + 0.5 * length, 4)
         level = "easy" if difficulty < s.easy_below else "hard" if difficulty >= s.hard_from else "medium"
         labels = {"quality": round(quality, 4), "difficulty": difficulty, "level": level, "domain": domain,

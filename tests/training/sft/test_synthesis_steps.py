@@ -16,9 +16,10 @@ from training.eval.word_problems import SYSTEM_PROMPT as EVAL_SYSTEM_PROMPT
 from training.sft.candidates import CandidateSettings, GenerateCandidates, check_steps
 from training.sft.errors import SFTError
 from training.sft.evolve import EvolveInstructions, EvolveSettings, rewrite_problem
-from training.sft.labels import LabelRecords, LabelSettings, arithmetic_steps, format_checks
+from training.sft.labels import LabelRecords, LabelSettings, format_checks
 from training.sft.problems import WordProblem
 from training.sft.problems.problem import build
+from training.sft.problems.worked import chains
 from training.sft.rejection import RejectionSample, RejectionSettings
 from training.sft.reward import JudgeScorer, RewardModelScorer, ScorerSettings, build_scorer, verify
 from training.sft.seeds import MathSeeds, SeedSettings, make_seeds
@@ -192,7 +193,7 @@ def test_check_steps_keeps_the_last_line_and_adds_one_check_per_step():
         assert long_lines[-1] == lines[-1] == f"The answer is {record['answer']}."
         assert long_lines[: len(lines) - 1] == lines[:-1]
         checks = [line for line in long_lines if line.startswith("Check ")]
-        assert len(checks) == len(arithmetic_steps(solution)) > 0
+        assert len(checks) == len(chains(solution)) > 0
         assert format_checks(long, "math")["steps_right"]  # every inverse written is right
         assert verify(record, long)[0] is True
 

@@ -17,7 +17,7 @@ from .program import ABSORBED, Step, steps
 from .render import amount, distractor_note, item_slots, sentences
 
 STYLES = ("plain", "numbered", "sequence", "compact", "so", "walk")
-WALK_SHARE = 0.7  # drawn styles: mostly the walk, the one procedure a 135M model follows most reliably
+WALK_SHARE = 0.7  # drawn styles: mostly the walk (one consistent procedure), the other layouts for variety
 _ASIDE = ("{}, which does not change the answer.", "{}, but that is not needed.", "{}; that fact is not used.",
           "({}: not needed.)", "{}, so that number is ignored.")  # fmt: skip
 
@@ -101,10 +101,13 @@ def _walk(problem: WordProblem) -> str | None:
 
     The other styles name every irrelevant fact first, which asks the model to scan the whole question before its
     first step; the first SFT run's model did so badly (it set aside the starting quantity, or invented a step after
-    the last event). Walking the text in order turns that into one local decision per sentence.
+    the last event). Walking the text in order turns that into one local decision per sentence. Measured: the
+    CPU recipe with the walk as 70% of solutions scored 0.342 on one-to-two-step (120 items) against 0.320 (150
+    items) with the five older layouts only, no significant change; arithmetic slips dominate either way.
     """
     program = problem.program
-    if ALL_FAMILIES[program["family"]].ledger == "arithmetic":
+    told = sentences(program)
+    if not told:
         return None  # a drill: no text to walk through
     by_event: dict[int, list[Step]] = {}
     for step in steps(program):
@@ -115,7 +118,7 @@ def _walk(problem: WordProblem) -> str | None:
     def worked(event: int) -> None:
         lines.extend(f"{cap(describe(program, step))}: {step.line}." for step in by_event[event])
 
-    for sentence in sentences(program):
+    for sentence in told:
         if sentence.role == "start":
             if -1 in by_event:
                 worked(-1)

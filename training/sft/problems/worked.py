@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 # 'a op b = ... = c': expressions of numbers and + - * / joined by '=', every one of them worth c.
-_NUM = r"\d+(?:\.\d+)?"
+_NUM = r"-?\d+(?:\.\d+)?"  # "5 - 8 = -3": a sign only where no space follows it
 _CHAIN = re.compile(rf"{_NUM} [-+*/] {_NUM}(?: [-+*/] {_NUM})* =(?: {_NUM}(?: [-+*/] {_NUM})* =)* {_NUM}")
 
 
@@ -52,7 +52,3 @@ def chain_is_right(chain: str) -> bool:
     """Whether every expression of the chain equals its result."""
     *expressions, last = sides(chain)
     return all(abs(value(e) - float(last)) < 1e-6 for e in expressions)
-
-
-def result(chain: str) -> int:
-    return int(float(sides(chain)[-1]))

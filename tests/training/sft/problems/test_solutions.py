@@ -11,7 +11,7 @@ import pytest
 from training.sft.problems import STYLES, TIERS, arithmetic_drills, generate_problems, numbers_in, solve
 from training.sft.problems.program import ABSORBED, steps
 from training.sft.problems.render import expression, sentences
-from training.sft.problems.worked import chain_is_right, chains, result, sides
+from training.sft.problems.worked import chain_is_right, chains, sides
 
 WALK = STYLES.index("walk")
 
@@ -49,7 +49,7 @@ def test_one_operation_per_line_and_one_line_per_operation(style):
 
 def test_the_operations_chain_from_the_start_to_the_answer():
     for problem in sample():
-        results = [result(chain) for chain in chains(solve(problem, style=3))]
+        results = [int(sides(chain)[-1]) for chain in chains(solve(problem, style=3))]
         assert results[-1] == problem.answer
 
 
@@ -118,3 +118,5 @@ def test_a_wrong_link_anywhere_in_a_chain_is_caught():
     assert chain_is_right("148 + 62 = 208 + 2 = 210") and not chain_is_right("148 + 62 = 218 + 2 = 210")
     assert not chain_is_right("12 * 23 = 268")
     assert sides("2 + 3 * 4 = 14") == ["2 + 3 * 4", "14"] and chain_is_right("2 + 3 * 4 = 14")
+    assert chains("so 5 - 8 = -3, then -3 * 2 = -6") == ["5 - 8 = -3", "-3 * 2 = -6"]
+    assert not chain_is_right("5 - 8 = 3")
