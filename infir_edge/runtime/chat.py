@@ -12,7 +12,10 @@ from functools import lru_cache
 
 from infir_edge.errors import InvalidRequestError, ModelFormatError
 
-Message = dict  # {"role": str, "content": str}
+Message = dict  # {"role": str, "content": str | [{"type": "text", "text": str} | {"type": "image", "image": ...}]}
+# Where an image stands in the rendered prompt text; each backend that takes images puts the image's embeddings there
+# (LLaVA's convention, and the special token InfiR-VL's tokenizer carries).
+IMAGE_PLACEHOLDER = "<image>"
 
 
 def validate_messages(messages) -> list[Message]:
@@ -24,6 +27,33 @@ def validate_messages(messages) -> list[Message]:
         if not isinstance(message.get("content"), str):
             raise InvalidRequestError(f"message {i} ('{message['role']}') must have string 'content'")
     return list(messages)
+
+
+def split_images(messages) -> tuple[list[Message], list]:
+    """Messages whose content may be a list of text and image parts -> (messages with string content, the images
+    in prompt order). Each image part becomes IMAGE_PLACEHOLDER and a newline in the text, as LLaVA prompts have it."""
+    if not isinstance(messages, (list, tuple)):
+        return messages, []
+    flat, images = [], []
+    for i, message in enumerate(messages):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, (list, tuple)):
+            flat.append(message)
+            continue
+        text = []
+        for part in content:
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind == "text" and isinstance(part.get("text"), str):
+                text.append(part["text"])
+            elif kind == "image" and part.get("image") is not None:
+                images.append(part["image"])
+                text.append(IMAGE_PLACEHOLDER + "\n")
+            else:
+                raise InvalidRequestError(
+                    f"message {i}: a content part must be {{'type': 'text', 'text': str}} or "
+                    f"{{'type': 'image', 'image': PIL.Image | path}}, got {part!r:.80}")
+        flat.append({**message, "content": "".join(text)})
+    return flat, images
 
 
 @lru_cache(maxsize=8)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from infir_edge.errors import ContextOverflowError, InvalidRequestError
-from infir_edge.runtime.chat import render_chat
+from infir_edge.runtime.chat import IMAGE_PLACEHOLDER, render_chat, split_images
 from infir_edge.runtime.generation import Generation, GenerationConfig, Timings
 from infir_edge.runtime.sampling import Sampler
 from infir_edge.runtime.text import TextAssembler
@@ -44,6 +44,9 @@ class Engine(ABC):
     """A loaded model. Use `infir_edge.load(...)` to make one; use it as a context manager to free it."""
 
     backend_name: str = ""
+    # A backend that takes images sets these and implements `_prefill_images` and `_image_embeddings`.
+    supports_images: bool = False
+    image_tokens: int = 0  # context positions one image takes
 
     # Set by every backend's __init__.
     n_ctx: int
@@ -74,6 +77,15 @@ class Engine(ABC):
     @abstractmethod
     def _decode(self, token_id: int) -> np.ndarray:
         """Append one token to the cache; return its logits `[V]`."""
+
+    def _prefill_images(self, prompt: str, images: list) -> np.ndarray:
+        """Evaluate a prompt whose text marks each image with IMAGE_PLACEHOLDER (the images are PIL RGB, in
+        order) from an empty cache; return the last position's logits `[V]`."""
+        raise NotImplementedError
+
+    def _image_embeddings(self, image) -> np.ndarray:
+        """What the vision encoder and projector make of one image: `[image_tokens, D]`."""
+        raise NotImplementedError
 
     @abstractmethod
     def info(self) -> EngineInfo: ...
@@ -131,8 +143,24 @@ class Engine(ABC):
             raise InvalidRequestError("the prompt is empty")
         return ids
 
+    def image_embeddings(self, image) -> np.ndarray:
+        """The image's embeddings as the LM receives them, `[image_tokens, D]` (what export verification compares)."""
+        from infir_edge.models.images import load_image
+
+        self._require_images(1)
+        image = load_image(image)
+        with self._exclusive():
+            return np.asarray(self._image_embeddings(image), dtype=np.float32)
+
+    def _require_images(self, count: int) -> None:
+        if count and not self.supports_images:
+            raise InvalidRequestError(
+                f"this model takes no images ({self.backend_name} backend); load an InfiR-VL model or bundle")
+
     def stream(self, prompt, config: GenerationConfig | Mapping | None = None, **overrides) -> TextStream:
-        """Generate, yielding text pieces as they are decoded; `.result` holds the `Generation` at the end."""
+        """Generate, yielding text pieces as they are decoded; `.result` holds the `Generation` at the end.
+
+        Messages may carry images (`{"type": "image", "image": PIL.Image | path}` parts) on a model that takes them."""
         if isinstance(config, Mapping):
             config = GenerationConfig().replace(**config)
         elif config is None:
@@ -142,10 +170,25 @@ class Engine(ABC):
         if overrides:
             config = config.replace(**overrides)
         self._check_open()
-        ids = self.prompt_ids(prompt)
-        if len(ids) + config.max_new_tokens > self.n_ctx:
-            raise ContextOverflowError(len(ids), config.max_new_tokens, self.n_ctx)
-        return TextStream(self, ids, config)
+        prompt, images = split_images(prompt)
+        if not images:
+            ids = self.prompt_ids(prompt)
+            if len(ids) + config.max_new_tokens > self.n_ctx:
+                raise ContextOverflowError(len(ids), config.max_new_tokens, self.n_ctx)
+            return TextStream(self, ids, config)
+        from infir_edge.models.images import load_image
+
+        self._require_images(len(images))
+        text = self.apply_chat_template(prompt)
+        ids = self.tokenize(text)
+        marked = text.count(IMAGE_PLACEHOLDER)
+        if marked != len(images):  # a placeholder typed into a text part would pair text with the wrong image
+            raise InvalidRequestError(f"the prompt marks {marked} images but {len(images)} were given "
+                                      f"(do not write {IMAGE_PLACEHOLDER} in text parts)")
+        length = len(ids) + len(images) * (self.image_tokens - 1)
+        if length + config.max_new_tokens > self.n_ctx:
+            raise ContextOverflowError(length, config.max_new_tokens, self.n_ctx)
+        return TextStream(self, ids, config, images=(text, [load_image(i) for i in images]))
 
     def generate(self, prompt, config: GenerationConfig | Mapping | None = None, **overrides) -> Generation:
         stream = self.stream(prompt, config, **overrides)
@@ -242,12 +285,12 @@ class Engine(ABC):
         self._lock_owner = None
         self._lock.release()
 
-    def _run(self, prompt_ids: list[int], config: GenerationConfig, out: Generation) -> Iterator[str]:
+    def _run(self, prompt_ids: list[int], config: GenerationConfig, out: Generation, images=None) -> Iterator[str]:
         self._acquire()
         pieces: list[str] = []
         start = time.perf_counter()
         try:
-            for piece in self._decode_loop(prompt_ids, config, out):
+            for piece in self._decode_loop(prompt_ids, config, out, images):
                 pieces.append(piece)
                 yield piece
         finally:  # also when the consumer closes the stream early
@@ -255,18 +298,19 @@ class Engine(ABC):
             out.timings.total_s = time.perf_counter() - start
             self._release()
 
-    def _decode_loop(self, prompt_ids: list[int], config: GenerationConfig, out: Generation) -> Iterator[str]:
+    def _decode_loop(self, prompt_ids: list[int], config: GenerationConfig, out: Generation,
+                     images: tuple[str, list] | None = None) -> Iterator[str]:
         # Timings count the engine's own work only: the time a consumer spends between pieces is not decode.
         clock = time.perf_counter
         timings = out.timings
-        timings.prompt_tokens = len(prompt_ids)
+        timings.prompt_tokens = len(prompt_ids) + (len(images[1]) * (self.image_tokens - 1) if images else 0)
         sampler = Sampler(config, self.n_vocab)
         sampler.observe(prompt_ids)
         assembler = TextAssembler(config.stop)
 
         self._check_open()
         start = clock()
-        logits = self._prefill(prompt_ids)
+        logits = self._prefill_images(*images) if images else self._prefill(prompt_ids)
         timings.prefill_s = clock() - start
         for step in range(config.max_new_tokens):
             began = clock()
@@ -301,9 +345,10 @@ class Engine(ABC):
 class TextStream:
     """An iterator of text pieces; after it is exhausted, `result` is the complete `Generation`."""
 
-    def __init__(self, engine: Engine, prompt_ids: list[int], config: GenerationConfig) -> None:
+    def __init__(self, engine: Engine, prompt_ids: list[int], config: GenerationConfig,
+                 images: tuple[str, list] | None = None) -> None:
         self.result = Generation(text="", finish_reason="length", timings=Timings())
-        self._pieces = engine._run(prompt_ids, config, self.result)
+        self._pieces = engine._run(prompt_ids, config, self.result, images)
 
     def __iter__(self) -> TextStream:
         return self

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from infir_edge.errors import InvalidRequestError
 from infir_edge.models.sources import resolve_model
+from infir_edge.models.vl import is_vl_checkpoint
 from infir_edge.runtime.engine import Engine
 
 # backend name -> (module, class, the formats it runs); each backend is one module, imported on demand
@@ -56,6 +57,8 @@ def load(
         raise InvalidRequestError(
             f"backend '{name}' cannot run a {source.format} model (it runs: {', '.join(formats)})"
         )
+    if name == "torch" and source.format == "checkpoint" and is_vl_checkpoint(source.path):
+        module_name, class_name = "infir_edge.runtime.pytorch_vl", "TorchVLEngine"
     engine_class = getattr(importlib.import_module(module_name), class_name)
     try:
         inspect.signature(engine_class).bind(source.path, n_ctx=n_ctx, threads=threads, **backend_options)

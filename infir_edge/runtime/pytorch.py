@@ -82,7 +82,7 @@ class TorchEngine(HFTokenizerBackend, Engine):
 
     def _attach(self, n_ctx: int | None) -> None:
         self.model.eval()
-        config = self.model.config
+        config = self.model.config.get_text_config()  # a VL model's LM shape decides the cache
         self.n_vocab = int(self.model.get_output_embeddings().weight.shape[0])
         self.n_ctx_train = int(getattr(config, "max_position_embeddings", 2048))
         head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads

@@ -1,0 +1,1 @@
+"""InfiR-VL training: data generators (text rendering, GUI screens), the similarity filter, the three stages."""
