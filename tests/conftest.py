@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tiny_models import write_tiny_checkpoint, write_tiny_gguf  # noqa: E402
+from tiny_models import write_tiny_checkpoint, write_tiny_gguf, write_tiny_vl_checkpoint  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -58,3 +58,9 @@ def tiny_gguf(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory, default_checkpoint) -> Path:
     return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny-llama", default_checkpoint)
+
+
+@pytest.fixture(scope="session")
+def tiny_vl_checkpoint(tmp_path_factory, tiny_checkpoint) -> Path:
+    """A tiny random-init InfiR-VL checkpoint (LLaVA: SigLIP tower + projector + the tiny LM)."""
+    return write_tiny_vl_checkpoint(tmp_path_factory.mktemp("tiny-vl") / "tiny-vl", tiny_checkpoint)

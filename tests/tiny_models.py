@@ -114,6 +114,15 @@ def write_tiny_checkpoint(path: Path, tokenizer_dir: Path, *, seed: int = 0) -> 
     return path
 
 
+def write_tiny_vl_checkpoint(path: Path, text_checkpoint: Path, *, seed: int = 0) -> Path:
+    """A tiny random-init InfiR-VL: a 2-layer SigLIP tower (16 patches of 16 px) over a tiny LM checkpoint."""
+    from infir_edge.models.vl import VisionShape, write_vl_checkpoint
+
+    shape = VisionShape(image_size=64, patch_size=16, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                        num_attention_heads=2)
+    return write_vl_checkpoint(path, shape, text=text_checkpoint, seed=seed)
+
+
 def write_gguf_bundle(
     path: Path, model_file: Path, source_sha: str, *, passed: bool = True, quant: str = "q8_0"
 ) -> Path:

@@ -52,7 +52,7 @@ def run_recipe(recipe: InfirRecipe, out: str | Path, *, overwrite: bool = False,
     out = Path(out).resolve()
     if stop_after is not None and stop_after not in STAGES:
         raise SFTError(f"--stop-after must be one of {', '.join(STAGES)}, got {stop_after!r}")
-    _pin(out, recipe, overwrite)
+    pin_run(out, json.loads(json.dumps(recipe.as_dict(), default=str)), overwrite, SFTError)
     marks, results = StageMarks(out / "stages"), {}
     for name in STAGES:
         done = marks.get(name)
@@ -69,19 +69,20 @@ def run_recipe(recipe: InfirRecipe, out: str | Path, *, overwrite: bool = False,
     return results.get("report", results)
 
 
-def _pin(out: Path, recipe: InfirRecipe, overwrite: bool) -> None:
-    pinned = json.loads(json.dumps(recipe.as_dict(), default=str))
+def pin_run(out: Path, pinned: dict, overwrite: bool, error: type[Exception]) -> None:
+    """Claim `out` for the recipe `pinned` (its JSON form): a rerun of the same recipe resumes, another recipe or a
+    foreign folder is refused unless `overwrite`."""
     path = out / "recipe.json"
     if path.is_file() and json.loads(path.read_text()) != pinned:
         if not overwrite:
-            raise SFTError(f"{out} holds a run of another recipe: use --overwrite to start again")
+            raise error(f"{out} holds a run of another recipe: use --overwrite to start again")
         shutil.rmtree(out)
     elif overwrite and out.exists():
         shutil.rmtree(out)
     elif out.is_dir() and not path.is_file() and any(out.iterdir()):
-        raise SFTError(f"{out} is not empty and holds no recipe run: choose another --out (or --overwrite)")
+        raise error(f"{out} is not empty and holds no recipe run: choose another --out (or --overwrite)")
     elif out.exists() and not out.is_dir():
-        raise SFTError(f"--out {out} is a file, not a folder")
+        raise error(f"--out {out} is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(pinned, indent=1) + "\n")
 

@@ -36,7 +36,7 @@ def write_examples(out: str | Path, examples: Iterable[VLExample], *, overwrite:
         with (tmp / RECORDS).open("w", encoding="utf-8") as f:
             for count, example in enumerate(examples, 1):
                 name = f"images/{count - 1:06d}.png"
-                example.image.convert("RGB").save(tmp / name)
+                example.image.convert("RGB").save(tmp / name, compress_level=1)  # 5x faster than the default 6
                 record = {"image": name, "prompt": example.prompt, "target": example.target, "kind": example.kind,
                           "meta": example.meta}
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -1,0 +1,56 @@
+"""Export the final InfiR-VL checkpoint (each format of the recipe) and re-score grounding through the bundle with
+`infir_edge.load`: the figure a user of the exported model gets, one prompt at a time through the Engine API."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from infir_edge.files import atomic_write_text
+from training.vl.examples import read_examples
+
+
+def bundle_folder(out: Path, index: int, spec: str) -> Path:
+    return out / "bundle" if index == 0 else out / f"bundle-{spec.replace(':', '-')}"
+
+
+def export_and_score(recipe, out: Path, checkpoint: Path, echo) -> dict:
+    from infir_edge.export import export
+
+    results = {}
+    for index, spec in enumerate(recipe.export.formats):
+        fmt, _, quant = spec.partition(":")
+        bundle = bundle_folder(out, index, spec)
+        started = time.perf_counter()
+        if not bundle.is_dir():
+            export(checkpoint, format=fmt, quant=quant or "f32", out=bundle)
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        score = score_bundle(bundle, out, recipe.eval.bundle_items)
+        results[spec] = {"bundle": str(bundle), "verification": manifest.get("verification", {}),
+                         "grounding_accuracy": score["grounding_accuracy"], "items": score["items"],
+                         "seconds": round(time.perf_counter() - started, 1)}
+        echo(f"   {spec}: {bundle} grounding {score['grounding_accuracy']:.3f} on {score['items']} held-out screens")
+    return {"bundles": results}
+
+
+def score_bundle(bundle: Path, out: Path, items: int) -> dict:
+    """Grounding accuracy of the bundle on the first `items` held-out screens (answers kept in BUNDLE_eval.json)."""
+    import infir_edge
+    from training.vl.gui_data import grounding_accuracy
+
+    path = bundle.with_name(bundle.name + "_eval.json")
+    if path.is_file():
+        return json.loads(path.read_text())
+    examples = list(read_examples(out / "data" / "test_grounding"))[:items]
+    # an image part then a text part: the Engine renders "<image>\n" + prompt, as training did (batches.user_turn)
+    with infir_edge.load(bundle) as engine:
+        answers = [engine.generate([{"role": "user", "content": [{"type": "image", "image": e.image},
+                                                                 {"type": "text", "text": e.prompt}]}],
+                                   max_new_tokens=24, temperature=0.0).text.strip()
+                   for e in examples]
+    score = {"grounding_accuracy": grounding_accuracy(answers, examples), "items": len(examples),
+             "answers": answers}
+    atomic_write_text(path, json.dumps(score, indent=1) + "\n")
+    return score
+

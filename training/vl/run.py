@@ -1,0 +1,202 @@
+"""`python -m training.vl --recipe R --out DIR`: data -> model -> stage 1 -> stage 2 -> stage 3 -> export -> report.
+
+    DIR/data/<set>/ and DIR/data/test_<set>/   examples (training.vl.examples); DIR/data/filter/ the similarity
+                                               filter's report and histogram
+    DIR/model/                                 the initial InfiR-VL checkpoint
+    DIR/<stage>/checkpoint/, train/, eval.json each stage's model, its training record, its evaluation
+    DIR/bundle/                                the first export format; DIR/bundle-<format>/ the others
+    DIR/report.md, report.json, report.png     the figures against the trivial baselines
+
+Every stage is marked done in DIR/stages/<name>.json; a rerun skips what is done and resumes a training stage from its
+last checkpoint. Each training stage runs in a spawned process (training.isolated: clean memory on 2 cores).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+
+from infir_edge.files import atomic_write_text
+from training.isolated import run_isolated
+from training.pretrain.errors import TrainingError
+from training.run_recipe import StageMarks, pin_run
+from training.vl.examples import VLExample, count_examples, read_examples, write_examples
+from training.vl.recipe import VLRecipe
+
+STAGES = ("data", "model", "stage1", "stage2", "stage3", "export", "report")
+
+
+def run_vl_recipe(recipe: VLRecipe, out: str | Path, *, overwrite: bool = False, stop_after: str | None = None,
+                  echo=print) -> dict:
+    out = Path(out).resolve()
+    if stop_after is not None and stop_after not in STAGES:
+        raise TrainingError(f"--stop-after must be one of {', '.join(STAGES)}, got {stop_after!r}")
+    pin_run(out, json.loads(json.dumps(recipe.as_dict(), default=str)), overwrite, TrainingError)
+    marks, results = StageMarks(out / "stages"), {}
+    for name in STAGES:
+        done = marks.get(name)
+        if done is not None:
+            echo(f"== {name}: done before, skipped")
+            results[name] = done
+        else:
+            echo(f"== {name}")
+            started = time.perf_counter()
+            result = STAGE_FUNCTIONS[name](recipe, out, results, echo)
+            results[name] = marks.put(name, {**result, "wall_s": round(time.perf_counter() - started, 1)})
+        if name == stop_after:
+            break
+    return results.get("report", results)
+
+
+# ---- data ------------------------------------------------------------------------------------------------------
+def _generators(recipe: VLRecipe) -> dict:
+    from training.vl.gui_data import action_examples, grounding_examples
+    from training.vl.recipe import text_render_config
+    from training.vl.text_render import render_examples
+
+    data, seed = recipe.data, recipe.data.seed
+    config = text_render_config(data)
+    return {
+        "text_render": lambda n, split: render_examples(config, n, seed=seed, split=split),
+        "grounding": lambda n, split: grounding_examples(n, seed=seed, split=split),
+        "actions": lambda n, split: action_examples(n, seed=seed + 1, split=split),
+        "sizes": {"text_render": (data.text_render, data.test_text_render),
+                  "grounding": (data.grounding, data.test_grounding),
+                  "actions": (data.actions, data.test_actions)},
+    }
+
+
+def stage_data(recipe: VLRecipe, out: Path, results: dict, echo) -> dict:
+    from training.vl.similarity import SimilarityFilter, build_scorer
+
+    generators, folder, counts = _generators(recipe), out / "data", {}
+    for name, (n_train, n_test) in generators["sizes"].items():
+        for split, n, target in (("train", n_train, folder / name), ("test", n_test, folder / f"test_{name}")):
+            if not target.is_dir() and n:
+                started = time.perf_counter()
+                examples = generators[name](n, split)
+                if name == "text_render" and split == "train":
+                    # the paper filters image-text pairs by similarity before training on them
+                    step = SimilarityFilter(build_scorer(recipe.data.similarity_scorer),
+                                            threshold=recipe.data.similarity_threshold)
+                    write_examples(target, step.run(examples))
+                    step.report(folder / "filter")
+                else:
+                    write_examples(target, examples)
+                echo(f"   {target.name}: {count_examples(target):,} examples in {time.perf_counter() - started:.0f} s")
+            counts[target.name] = count_examples(target) if target.is_dir() else 0
+    filtered = json.loads((folder / "filter" / "similarity.json").read_text())
+    return {"examples": counts, "similarity_filter": filtered}
+
+
+def _draw(out: Path, name: str, n: int, seed: int) -> list[VLExample]:
+    """`n` examples (0: all) of data set `name` or `name:kind`, a seeded sample."""
+    data_set, _, kind = name.partition(":")
+    folder = out / "data" / data_set
+    if not folder.is_dir():
+        raise TrainingError(f"data set {data_set!r} was not generated (is its size 0 in the recipe?)")
+    examples = [e for e in read_examples(folder) if not kind or e.kind == kind]
+    random.Random(seed).shuffle(examples)
+    return examples[:n] if n else examples
+
+
+# ---- the model and the stages ----------------------------------------------------------------------------------
+def stage_model(recipe: VLRecipe, out: Path, results: dict, echo) -> dict:
+    from infir_edge.models.vl import write_vl_checkpoint
+
+    m = recipe.model
+    target = out / "model"
+    if not target.is_dir():
+        write_vl_checkpoint(target, m.preset, text=m.text, vision=m.vision, seed=m.seed)
+    return {"checkpoint": str(target)}
+
+
+def _train_and_evaluate(recipe: VLRecipe, out: Path, index: int, start: str) -> dict:
+    """One stage, in its own process: train from `start`, save the checkpoint, evaluate on the held-out sets."""
+    import torch
+
+    from infir_edge.models.vl import load_vl_checkpoint, save_vl_checkpoint
+    from training.pretrain.distributed import init_runtime
+    from training.vl.batches import Encoder
+
+    stage = recipe.stages[index]
+    folder = out / stage.name
+    checkpoint = folder / "checkpoint"
+    runtime = init_runtime()
+    summary_path = folder / "train_summary.json"
+    if not checkpoint.is_dir():
+        torch.manual_seed(stage.seed)
+        model, tokenizer = load_vl_checkpoint(start)
+        encoder = Encoder(tokenizer, model.config, max_length=stage.max_length)
+        examples = [e for name, n in stage.data.items() for e in _draw(out, name, n, stage.seed)]
+        from training.vl.train import train_stage
+
+        summary = train_stage(model, tokenizer, [encoder.encode(e) for e in examples], stage, folder / "train",
+                              runtime, dtype=recipe.model.train_dtype)
+        summary["examples"] = len(examples)
+        if runtime.is_main:
+            save_vl_checkpoint(model, tokenizer, checkpoint, overwrite=True)
+            atomic_write_text(summary_path, json.dumps(summary, indent=1) + "\n")
+    return {"checkpoint": str(checkpoint), "train": json.loads(summary_path.read_text()),
+            "eval": evaluate_checkpoint(recipe, out, checkpoint, folder / "eval.json")}
+
+
+def evaluate_checkpoint(recipe: VLRecipe, out: Path, checkpoint: Path, path: Path) -> dict:
+    """Grounding on held-out screens and transcription on held-out renders; kept in `path` (with every answer)."""
+    if path.is_file():
+        return json.loads(path.read_text())["summary"]
+    from infir_edge.models.vl import load_vl_checkpoint
+    from training.vl.evaluate import evaluate_grounding, evaluate_transcription
+
+    e = recipe.eval
+    model, tokenizer = load_vl_checkpoint(checkpoint, dtype=recipe.model.eval_dtype)
+    options = {"batch_size": e.batch_size, "max_new_tokens": e.max_new_tokens, "progress": True}
+    grounding = evaluate_grounding(model, tokenizer, _held_out(out, "grounding", e.grounding_items), **options)
+    renders = [x for x in _held_out(out, "text_render", e.transcription_items) if x.kind == "transcribe"]
+    transcription = evaluate_transcription(model, tokenizer, renders, **options)
+    summary = {"grounding_accuracy": grounding.value, "grounding_items": grounding.n,
+               "transcription_exact": transcription.value, "transcription_cer": transcription.details["cer"],
+               "transcription_items": transcription.n}
+    atomic_write_text(path, json.dumps({"summary": summary, "grounding": grounding.details,
+                                        "transcription": transcription.details}, indent=1) + "\n")
+    return summary
+
+
+def _held_out(out: Path, name: str, n: int) -> list[VLExample]:
+    return list(read_examples(out / "data" / f"test_{name}"))[:n]
+
+
+def _stage_function(index: int):
+    def run(recipe: VLRecipe, out: Path, results: dict, echo) -> dict:
+        start = results["model"]["checkpoint"] if index == 0 else results[f"stage{index}"]["checkpoint"]
+        result = run_isolated(_train_and_evaluate, recipe, out, index, start)
+        ev = result["eval"]
+        echo(f"   {recipe.stages[index].name}: loss {result['train']['first_loss']} -> {result['train']['final_loss']}"
+             f"; grounding {ev['grounding_accuracy']:.3f}, transcription exact {ev['transcription_exact']:.3f}")
+        return result
+
+    return run
+
+
+# ---- export and report -------------------------------------------------------------------------------------------
+def stage_export(recipe: VLRecipe, out: Path, results: dict, echo) -> dict:
+    from training.vl.export_eval import export_and_score
+
+    return export_and_score(recipe, out, Path(results["stage3"]["checkpoint"]), echo)
+
+
+def stage_report(recipe: VLRecipe, out: Path, results: dict, echo) -> dict:
+    from training.vl.report import write_report
+
+    report = write_report(recipe, out, results)
+    echo(f"   grounding {report['grounding_accuracy']:.3f} vs best trivial baseline {report['baseline_accuracy']:.3f} "
+         f"({report['baseline_name']}); target +{recipe.targets.grounding_gain:.2f}: "
+         f"{'met' if report['target_met'] else 'NOT met'}")
+    return report
+
+
+STAGE_FUNCTIONS = {"data": stage_data, "model": stage_model, "stage1": _stage_function(0),
+                   "stage2": _stage_function(1), "stage3": _stage_function(2), "export": stage_export,
+                   "report": stage_report}
