@@ -14,6 +14,8 @@ from pathlib import Path
 
 from infir_edge.cli import EXIT_OK, CliParser, run_command
 
+MODEL_POLICIES = ("model", "vl")  # the policies that load --model
+
 
 def cmd_phone(args) -> int:
     from android_agent.phone.phone import Phone
@@ -46,7 +48,7 @@ def cmd_run(args) -> int:
     if confirm == "task":
         approver = approve_if_asked(task_class(args.task).authorizes)
     config = AgentConfig(max_steps=args.max_steps)
-    with _device(args) as device, _engine(args) as engine:
+    with _engine(args) as engine, _device(args) as device:
         out = Path(args.out) if args.out else None
         result = run_task(device, args.task, seed=args.seed, policy=args.policy, engine=engine, approver=approver,
                           config=config, trajectory_dir=out, overwrite=args.overwrite)
@@ -67,9 +69,10 @@ def cmd_bench(args) -> int:
     tasks = tuple(args.tasks.split(",")) if args.tasks else tuple(TASKS)
     for name in tasks:
         task_class(name)
-    settings = BenchSettings(policy=args.policy, model=args.model if args.policy == "model" else None, tasks=tasks,
-                             seed=args.seed, max_steps=args.max_steps, max_retries=args.max_retries)
-    with _device(args) as device, _engine(args) as engine:
+    model = args.model if args.policy in MODEL_POLICIES else None
+    settings = BenchSettings(policy=args.policy, model=model, tasks=tasks, seed=args.seed, max_steps=args.max_steps,
+                             max_retries=args.max_retries)
+    with _engine(args) as engine, _device(args) as device:
         results = run_bench(device, settings, Path(args.out), engine=engine, overwrite=args.overwrite)
     print(Path(args.out, "report.md").read_text())
     print(f"success rate: {results['success_rate'] * 100:.1f}% ({results['tasks_solved']}/{results['tasks_run']}); "
@@ -93,18 +96,26 @@ def _device(args):
 
 @contextlib.contextmanager
 def _engine(args):
-    if args.policy != "model":
+    if args.policy not in MODEL_POLICIES:
         yield None
         return
     import infir_edge
 
     with infir_edge.load(args.model, backend=args.backend, n_ctx=args.n_ctx, threads=args.threads) as engine:
+        if args.policy == "vl":
+            from android_agent.vl_policy import check_vl_engine
+
+            check_vl_engine(engine)  # a text-only model fails here, before a phone is started
         yield engine
 
 
 def _add_agent_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--policy", choices=("oracle", "model"), default="oracle")
-    p.add_argument("--model", "-m", default="default", help="for --policy model: 'default', a .gguf or a bundle")
+    p.add_argument("--policy", choices=("oracle", "model", "vl"), default="oracle",
+                   help="oracle: the task's own plan; model: a language model reads the element list; vl: a "
+                        "vision-language model reads the screenshot")
+    p.add_argument("--model", "-m", default="default",
+                   help="for --policy model: 'default', a .gguf or a bundle; for --policy vl: an InfiR-VL "
+                        "checkpoint or bundle")
     p.add_argument("--backend", "-b", choices=("llamacpp", "torch", "onnxruntime", "executorch", "auto"))
     p.add_argument("--n-ctx", type=int, help="context length (default: the model's, capped by memory)")
     p.add_argument("--threads", "-t", type=int)

@@ -1,5 +1,6 @@
 """Policies: what decides the next action. `oracle` solves each task from the phone's state (it proves every task
-is solvable through the real client); `model` asks any `infir_edge` Engine for one JSON action.
+is solvable through the real client); `model` asks any `infir_edge` Engine for one JSON action from the element
+list; `vl` (android_agent.vl_policy) asks a vision-language Engine for one from the screenshot.
 
 A policy returns its raw output; the agent parses and validates it, so a model's malformed action and an oracle's
 go through the same checks, and a rejection's reason comes back as `feedback` on the retry.

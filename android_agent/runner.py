@@ -19,6 +19,9 @@ from android_agent.tasks import task_class
 from android_agent.tasks.base import States, Task
 from android_agent.tasks.plan import Plan
 from android_agent.trajectory import TrajectoryWriter
+from android_agent.vl_policy import VLPolicy
+
+POLICIES = ("oracle", "model", "vl")  # what `run_task` and the CLI's --policy accept
 
 
 @dataclass
@@ -47,8 +50,12 @@ def run_task(device: Device, name: str, *, seed: int = 0, policy: str = "oracle"
         if engine is None:
             raise AgentError("the model policy needs an engine (--model)")
         chosen = ModelPolicy(engine)
+    elif policy == "vl":
+        if engine is None:
+            raise AgentError("the vl policy needs a vision-language engine (--model)")
+        chosen = VLPolicy(engine)
     else:
-        raise AgentError(f"unknown policy {policy!r}: oracle or model")
+        raise AgentError(f"unknown policy {policy!r}: {', '.join(POLICIES)}")
     gate = SafetyGate(approver or approve_if_asked(task.authorizes))
     agent = Agent(device, chosen, gate, config or AgentConfig())
     error = None
