@@ -42,6 +42,11 @@ def resize_square(image, size: int):
 
 def pixel_values(image, size: int, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)) -> np.ndarray:
     """The normalized pixels of one image, `[3, size, size]` float32."""
-    rgb = np.asarray(resize_square(image, size), dtype=np.float32) / 255.0  # [H, W, 3]
-    normalized = (rgb - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
-    return np.ascontiguousarray(normalized.transpose(2, 0, 1))  # [3, H, W]
+    return normalize(np.asarray(resize_square(image, size)), mean, std)
+
+
+def normalize(rgb: np.ndarray, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)) -> np.ndarray:
+    """`[H, W, 3]` uint8 -> `[3, H, W]` float32 scaled to [0, 1] and normalized per channel."""
+    scaled = rgb.astype(np.float32) / 255.0
+    normalized = (scaled - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
+    return np.ascontiguousarray(normalized.transpose(2, 0, 1))

@@ -97,15 +97,21 @@ def _load_text_model(text: str | Path, dtype: str):
         return _load_text_model(checkpoint, dtype)
 
 
-def build_vl_model(preset: str = "tiny-vl", *, text: str | Path = "default", vision: str | Path | None = None,
-                   dtype: str = "float32", seed: int = 0):
-    """A `LlavaForConditionalGeneration` and its tokenizer: the LM `text` (a checkpoint dir, a GGUF or `"default"`),
-    the tower from the SigLIP checkpoint `vision` (a SiglipModel or SiglipVisionModel dir) or random-init, the
-    projector random-init (stage 1 trains it)."""
+def vision_shape(preset: str | VisionShape) -> VisionShape:
+    if isinstance(preset, VisionShape):
+        return preset
     if preset not in VL_PRESETS:
         raise InvalidRequestError(f"unknown VL preset {preset!r}: choose from {', '.join(VL_PRESETS)}")
+    return VL_PRESETS[preset]
+
+
+def build_vl_model(preset: str | VisionShape = "tiny-vl", *, text: str | Path = "default",
+                   vision: str | Path | None = None, dtype: str = "float32", seed: int = 0):
+    """A `LlavaForConditionalGeneration` and its tokenizer: the LM `text` (a checkpoint dir, a GGUF or `"default"`),
+    the tower from the SigLIP checkpoint `vision` (a SiglipModel or SiglipVisionModel dir) or random-init in the
+    preset's shape, the projector random-init (stage 1 trains it)."""
     torch, transformers = _transformers()
-    shape = VL_PRESETS[preset]
+    shape = vision_shape(preset)
     if vision is not None:
         tower = _load_vision_tower(Path(vision), dtype)
         shape = VisionShape(tower.config.image_size, tower.config.patch_size, tower.config.hidden_size,
@@ -171,14 +177,16 @@ def save_vl_checkpoint(model, tokenizer, out: str | Path, *, overwrite: bool = F
     return Path(out)
 
 
-def write_vl_checkpoint(out: str | Path, preset: str = "tiny-vl", *, text: str | Path = "default",
+def write_vl_checkpoint(out: str | Path, preset: str | VisionShape = "tiny-vl", *, text: str | Path = "default",
                         vision: str | Path | None = None, dtype: str = "float32", seed: int = 0,
                         overwrite: bool = False) -> Path:
     """Build InfiR-VL (`build_vl_model`) and save it as a checkpoint directory."""
     check_output(out, overwrite=overwrite)
     model, tokenizer = build_vl_model(preset, text=text, vision=vision, dtype=dtype, seed=seed)
-    built_from = {"preset": preset, "text": str(text), "vision": str(vision) if vision else None, "seed": seed,
-                  "vision_shape": asdict(VL_PRESETS[preset]) if vision is None else None}
+    shape = vision_shape(preset)
+    built_from = {"preset": preset if isinstance(preset, str) else "custom", "text": str(text),
+                  "vision": str(vision) if vision else None, "seed": seed,
+                  "vision_shape": asdict(shape) if vision is None else None}
     return save_vl_checkpoint(model, tokenizer, out, overwrite=overwrite, extra=built_from)
 
 
