@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 from infir_edge.files import atomic_write_text
-from training.vl.examples import read_examples
 
 
 def bundle_folder(out: Path, index: int, spec: str) -> Path:
@@ -38,11 +37,12 @@ def score_bundle(bundle: Path, out: Path, items: int) -> dict:
     """Grounding accuracy of the bundle on the first `items` held-out screens (answers kept in BUNDLE_eval.json)."""
     import infir_edge
     from training.vl.gui_data import grounding_accuracy
+    from training.vl.run import held_out
 
     path = bundle.with_name(bundle.name + "_eval.json")
     if path.is_file():
         return json.loads(path.read_text())
-    examples = list(read_examples(out / "data" / "test_grounding"))[:items]
+    examples = held_out(out, "grounding", items)
     # an image part then a text part: the Engine renders "<image>\n" + prompt, as training did (batches.user_turn)
     with infir_edge.load(bundle) as engine:
         answers = [engine.generate([{"role": "user", "content": [{"type": "image", "image": e.image},

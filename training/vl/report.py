@@ -8,14 +8,20 @@ import json
 from pathlib import Path
 
 from infir_edge.files import atomic_write_bytes, atomic_write_text
-from training.vl.examples import read_examples
+from training.vl.examples import VLExample, read_records
 
 
 def baselines(out: Path, items: int) -> dict:
+    """The trivial baselines need only the targets: examples with a 1-pixel stand-in image."""
+    from PIL import Image
+
     from training.vl.gui_data import trivial_baselines
 
-    return trivial_baselines(list(read_examples(out / "data" / "grounding")),
-                             list(read_examples(out / "data" / "test_grounding"))[:items])
+    def targets(folder: Path, n: int | None = None) -> list[VLExample]:
+        return [VLExample(Image.new("RGB", (1, 1)), r["prompt"], r["target"], r["kind"], r["meta"])
+                for r in read_records(folder)[:n]]
+
+    return trivial_baselines(targets(out / "data" / "grounding"), targets(out / "data" / "test_grounding", items))
 
 
 def write_report(recipe, out: Path, results: dict) -> dict:

@@ -22,7 +22,7 @@ from infir_edge.files import atomic_write_text
 from training.isolated import run_isolated
 from training.pretrain.errors import TrainingError
 from training.run_recipe import StageMarks, pin_run
-from training.vl.examples import VLExample, count_examples, read_examples, write_examples
+from training.vl.examples import VLExample, count_examples, read_examples, read_records, write_examples
 from training.vl.recipe import VLRecipe
 
 STAGES = ("data", "model", "stage1", "stage2", "stage3", "export", "report")
@@ -91,15 +91,16 @@ def stage_data(recipe: VLRecipe, out: Path, results: dict, echo) -> dict:
     return {"examples": counts, "similarity_filter": filtered}
 
 
-def _draw(out: Path, name: str, n: int, seed: int) -> list[VLExample]:
-    """`n` examples (0: all) of data set `name` or `name:kind`, a seeded sample."""
+def _draw(out: Path, name: str, n: int, seed: int, encoder) -> list:
+    """`n` examples (0: all) of data set `name` or `name:kind`, a seeded sample, encoded for the model."""
     data_set, _, kind = name.partition(":")
     folder = out / "data" / data_set
     if not folder.is_dir():
         raise TrainingError(f"data set {data_set!r} was not generated (is its size 0 in the recipe?)")
-    examples = [e for e in read_examples(folder) if not kind or e.kind == kind]
-    random.Random(seed).shuffle(examples)
-    return examples[:n] if n else examples
+    records = [r for r in read_records(folder) if not kind or r["kind"] == kind]
+    random.Random(seed).shuffle(records)
+    chosen = records[:n] if n else records
+    return [encoder.encode(e) for e in read_examples(folder, records=chosen, square=encoder.image_size)]
 
 
 # ---- the model and the stages ----------------------------------------------------------------------------------
@@ -130,12 +131,12 @@ def _train_and_evaluate(recipe: VLRecipe, out: Path, index: int, start: str) -> 
         torch.manual_seed(stage.seed)
         model, tokenizer = load_vl_checkpoint(start)
         encoder = Encoder(tokenizer, model.config, max_length=stage.max_length)
-        examples = [e for name, n in stage.data.items() for e in _draw(out, name, n, stage.seed)]
+        encoded = [e for name, n in stage.data.items() for e in _draw(out, name, n, stage.seed, encoder)]
         from training.vl.train import train_stage
 
-        summary = train_stage(model, tokenizer, [encoder.encode(e) for e in examples], stage, folder / "train",
-                              runtime, dtype=recipe.model.train_dtype)
-        summary["examples"] = len(examples)
+        summary = train_stage(model, tokenizer, encoded, stage, folder / "train", runtime,
+                              dtype=recipe.model.train_dtype)
+        summary["examples"] = len(encoded)
         if runtime.is_main:
             save_vl_checkpoint(model, tokenizer, checkpoint, overwrite=True)
             atomic_write_text(summary_path, json.dumps(summary, indent=1) + "\n")
@@ -153,8 +154,9 @@ def evaluate_checkpoint(recipe: VLRecipe, out: Path, checkpoint: Path, path: Pat
     e = recipe.eval
     model, tokenizer = load_vl_checkpoint(checkpoint, dtype=recipe.model.eval_dtype)
     options = {"batch_size": e.batch_size, "max_new_tokens": e.max_new_tokens, "progress": True}
-    grounding = evaluate_grounding(model, tokenizer, _held_out(out, "grounding", e.grounding_items), **options)
-    renders = [x for x in _held_out(out, "text_render", e.transcription_items) if x.kind == "transcribe"]
+    size = model.config.vision_config.image_size
+    grounding = evaluate_grounding(model, tokenizer, held_out(out, "grounding", e.grounding_items, size), **options)
+    renders = [x for x in held_out(out, "text_render", e.transcription_items, size) if x.kind == "transcribe"]
     transcription = evaluate_transcription(model, tokenizer, renders, **options)
     summary = {"grounding_accuracy": grounding.value, "grounding_items": grounding.n,
                "transcription_exact": transcription.value, "transcription_cer": transcription.details["cer"],
@@ -164,8 +166,9 @@ def evaluate_checkpoint(recipe: VLRecipe, out: Path, checkpoint: Path, path: Pat
     return summary
 
 
-def _held_out(out: Path, name: str, n: int) -> list[VLExample]:
-    return list(read_examples(out / "data" / f"test_{name}"))[:n]
+def held_out(out: Path, name: str, n: int, square: int | None = None) -> list[VLExample]:
+    folder = out / "data" / f"test_{name}"
+    return list(read_examples(folder, records=read_records(folder)[:n], square=square))
 
 
 def _stage_function(index: int):
