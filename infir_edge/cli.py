@@ -194,8 +194,14 @@ def cmd_verify(args) -> int:
 
 
 def _figures_line(v: dict) -> str:
-    return (f"top-1 agreement {v['top1_agreement']:.4f} (floor {v['floor']:.2f}), mean KL {v['mean_kl']:.5f}, "
+    line = (f"top-1 agreement {v['top1_agreement']:.4f} (floor {v['floor']:.2f}), mean KL {v['mean_kl']:.5f}, "
             f"greedy match {v['greedy_match_tokens']:.1f} tokens, tokenizer agreement {v['tokenizer_agreement']:.2f}")
+    vision = v.get("vision")
+    if vision:
+        line += (f"\nimages: embedding cosine min {vision['min_cosine']:.5f} (floor {vision['cosine_floor']:.2f}), "
+                 f"max relative error {vision['max_rel_error']:.2e}, top-1 agreement {vision['top1_agreement']:.4f}, "
+                 f"mean KL {vision['mean_kl']:.5f}, greedy match {vision['greedy_match_tokens']:.1f} tokens")
+    return line
 
 
 def _print_bundle(out) -> None:

@@ -5,6 +5,10 @@
 
 One module per format (`gguf.py`, `onnx.py`, `executorch.py`) behind `export()`; `verify.py` measures
 the bundle against its fp32 source, and the result is written into the bundle's manifest.
+
+An InfiR-VL checkpoint exports its language model through the format's module like any Llama, and its vision
+tower + projector through the format's vision writer (VISION_WRITERS); the manifest's `vision` entry names the
+projector file, and verification measures the image path too (`verification["vision"]`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ EXPORTERS = {
     "onnx": "infir_edge.export.onnx",
     "executorch": "infir_edge.export.executorch",
 }
+# format -> the module whose write_vision(source, bundle, quant, n_ctx, *, awq) -> (report, manifest vision entry)
+# writes the vision tower + projector of an InfiR-VL source (and the LM too where WRITES_LANGUAGE_MODEL)
+VISION_WRITERS = {
+    "gguf": "infir_edge.export.mmproj",
+    "onnx": "infir_edge.export.onnx_vl",
+}
 VERIFY_CONTEXT = 512  # the verification prompts are short; a small context keeps the check light
 
 
@@ -42,13 +52,42 @@ def _step(description: str):
         yield
 
 
+def vision_writer(fmt: str):
+    """The module that writes `fmt`'s vision part of an InfiR-VL source; InvalidRequestError if there is none."""
+    if fmt not in VISION_WRITERS:
+        raise InvalidRequestError(f"the {fmt} format cannot export an InfiR-VL model's vision tower yet "
+                                  f"(available: {', '.join(VISION_WRITERS)})")
+    return importlib.import_module(VISION_WRITERS[fmt])
+
+
 def _engines(source, model_path: Path, n_ctx: int, threads: int | None):
     from infir_edge.runtime.loader import load
     from infir_edge.runtime.pytorch import TorchEngine
 
     context = min(n_ctx, VERIFY_CONTEXT)
-    reference = TorchEngine.from_model(source.model, source.tokenizer, path=source.path, n_ctx=context, threads=threads)
+    if source.is_vl:  # the LLaVA model answers text prompts as its LM does, and takes the images
+        from infir_edge.runtime.pytorch_vl import TorchVLEngine
+
+        config = source.vl_model.config
+        context = min(n_ctx, VERIFY_CONTEXT + int(config.image_seq_length))
+        reference = TorchVLEngine.from_model(source.vl_model, source.tokenizer, path=source.path, n_ctx=context,
+                                             threads=threads)
+    else:
+        reference = TorchEngine.from_model(source.model, source.tokenizer, path=source.path, n_ctx=context,
+                                           threads=threads)
     return reference, load(model_path, n_ctx=context, threads=threads)
+
+
+def _compare(reference, candidate, quant: str, with_vision: bool) -> dict:
+    from infir_edge.export.verify import compare, compare_vision
+
+    verification = compare(reference, candidate, quant).as_dict()
+    if with_vision:
+        if not candidate.supports_images:
+            raise VerificationError(f"the exported {candidate.backend_name} model does not take images")
+        verification["vision"] = compare_vision(reference, candidate, quant)
+        verification["passed"] = verification["passed"] and verification["vision"]["passed"]
+    return verification
 
 
 def export(
@@ -73,7 +112,6 @@ def export(
     """
     from infir_edge import __version__
     from infir_edge.export.source import load_export_source
-    from infir_edge.export.verify import compare
 
     exporter = exporter_module(format)
     if quant not in exporter.QUANTS:
@@ -81,6 +119,7 @@ def export(
     check_output(out, overwrite=overwrite)
     with _step(f"loading {source}"):
         src = load_export_source(source)
+    vision_module = vision_writer(format) if src.is_vl else None
     n_ctx_train = int(src.model.config.max_position_embeddings)
     default_context = min(n_ctx_train, getattr(exporter, "DEFAULT_CONTEXT", n_ctx_train))  # ExecuTorch: a phone's
     n_ctx = default_context if max_context is None else max_context
@@ -89,14 +128,18 @@ def export(
 
     with atomic_directory(out, overwrite=overwrite) as tmp:
         model_file = tmp / exporter.MODEL_FILE
-        with _step(f"writing {format} {quant}"):
-            report = exporter.write(src, tmp, quant, n_ctx, awq=awq)
-        report["n_params"] = sum(p.numel() for p in src.model.parameters())
-        with _step("verifying against the fp32 source"):
-            reference, candidate = _engines(src, model_file, n_ctx, threads)
-            with reference, candidate:
-                verification = compare(reference, candidate, quant).as_dict()
-        verification["forced"] = bool(force and not verification["passed"])
+        vision = {}
+        if vision_module is not None and vision_module.WRITES_LANGUAGE_MODEL:
+            # the format's LM takes image embeddings, not token ids: its vision writer exports the LM too
+            with _step(f"writing {format} {quant} with the vision tower"):
+                report, vision = vision_module.write_vision(src, tmp, quant, n_ctx, awq=awq)
+        else:
+            with _step(f"writing {format} {quant}"):
+                report = exporter.write(src, tmp, quant, n_ctx, awq=awq)
+            if vision_module is not None:
+                with _step(f"writing the {format} vision tower"):
+                    report["vision"], vision = vision_module.write_vision(src, tmp, quant, n_ctx, awq=awq)
+        report["n_params"] = sum(p.numel() for p in (src.vl_model or src.model).parameters())
         manifest = Manifest(
             format=exporter.BUNDLE_FORMAT,
             quantization=quant,
@@ -107,9 +150,17 @@ def export(
             export_settings={"format": format, "quant": quant, "max_context": max_context, "force": force,
                              "recipe": exporter.RECIPE, "awq": awq},
             export_report=report,
-            verification=verification,
+            vision=vision,
             sdk_version=__version__,
         )
+        if vision:  # provisional, unverified: the runtime finds the projector through the manifest beside the model
+            atomic_write_text(tmp / "manifest.json", manifest.to_json())
+        with _step("verifying against the fp32 source"):
+            reference, candidate = _engines(src, model_file, n_ctx, threads)
+            with reference, candidate:
+                verification = _compare(reference, candidate, quant, with_vision=bool(vision))
+        verification["forced"] = bool(force and not verification["passed"])
+        manifest.verification = verification
         if not verification["passed"] and not force:
             raise VerificationError(_failure(verification, quant))
         atomic_write_text(tmp / "manifest.json", manifest.to_json())
@@ -117,17 +168,19 @@ def export(
 
 
 def _failure(v: dict, quant: str) -> str:
+    vision = v.get("vision")
+    images = (f"; on images: embedding cosine {vision['min_cosine']:.4f} (floor {vision['cosine_floor']:.2f}), "
+              f"top-1 agreement {vision['top1_agreement']:.3f}") if vision else ""
     return (
         f"the {quant} export does not match its source closely enough: top-1 agreement {v['top1_agreement']:.3f} "
-        f"(floor {v['floor']:.2f}), tokenizer agreement {v['tokenizer_agreement']:.2f}, mean KL {v['mean_kl']:.4f}; "
-        "nothing was written (pass --force to keep it anyway)"
+        f"(floor {v['floor']:.2f}), tokenizer agreement {v['tokenizer_agreement']:.2f}, mean KL {v['mean_kl']:.4f}"
+        f"{images}; nothing was written (pass --force to keep it anyway)"
     )
 
 
 def verify(bundle: str | Path, *, threads: int | None = None) -> dict:
     """Re-run the export verification of `bundle` against its recorded source; return the figures."""
     from infir_edge.export.source import load_export_source
-    from infir_edge.export.verify import compare
 
     bundle = Path(bundle)
     manifest = read_manifest(bundle, check_hashes=True)
@@ -138,4 +191,4 @@ def verify(bundle: str | Path, *, threads: int | None = None) -> dict:
     with _step("verifying against the fp32 source"):
         reference, candidate = _engines(src, bundle, manifest.context_length, threads)
         with reference, candidate:
-            return compare(reference, candidate, manifest.quantization).as_dict()
+            return _compare(reference, candidate, manifest.quantization, with_vision=bool(manifest.vision))

@@ -3,6 +3,10 @@
 Whatever the source, export works from a dense Hugging Face model and its tokenizer; a GGUF source is
 dequantized by transformers (its tokenizer aligned with the GGUF's metadata). The source's sha256 goes
 into the bundle's manifest so a bundle can always be traced back to what it was made from.
+
+An InfiR-VL (LLaVA) checkpoint exports in two parts: its language model, which every text exporter takes as it
+takes any Llama (`ExportSource.model`, split off by `split_vl_model`), and its vision tower + projector
+(`ExportSource.vl_model`, the whole LLaVA model), which each format's vision writer takes.
 """
 
 from __future__ import annotations
@@ -34,6 +38,29 @@ class ExportSource:
     model: object  # transformers PreTrainedModel, fp32, eval mode
     tokenizer: object
     tokenizer_pre: str  # llama.cpp's pre-tokenizer name for this vocabulary
+    # an InfiR-VL source: the whole LlavaForConditionalGeneration (model is then its LM, sharing the weights)
+    vl_model: object | None = None
+
+    @property
+    def is_vl(self) -> bool:
+        return self.vl_model is not None
+
+
+def split_vl_model(vl_model):
+    """The language model of a `LlavaForConditionalGeneration` as a `LlamaForCausalLM` that shares its weights
+    (the embedding keeps the `<image>` row): what a text exporter writes for an InfiR-VL source."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    text_config = vl_model.config.get_text_config()
+    if text_config.model_type != "llama":
+        raise ModelFormatError(f"export supports Llama language models, not {text_config.model_type}")
+    with torch.device("meta"):  # a shell: its modules are replaced by the VL model's own
+        lm = AutoModelForCausalLM.from_config(text_config, dtype=vl_model.dtype)
+    lm.model = vl_model.model.language_model  # the same modules: no copy of the weights
+    lm.lm_head = vl_model.lm_head
+    lm.generation_config = vl_model.generation_config
+    return lm.eval()
 
 
 def guess_tokenizer_pre(tokenizer, checkpoint: Path | None) -> str:
@@ -51,8 +78,24 @@ def guess_tokenizer_pre(tokenizer, checkpoint: Path | None) -> str:
     return "default"
 
 
+def _load_vl_source(path: Path) -> ExportSource:
+    from infir_edge.models.vl import load_vl_checkpoint
+
+    vl_model, tokenizer = load_vl_checkpoint(path, dtype="float32")
+    vl_model.eval()
+    tokenizer.chat_template = strip_generation_markers(tokenizer.chat_template)
+    lm = split_vl_model(vl_model)
+    return ExportSource(path, "checkpoint", sha256_of(path), lm, tokenizer, guess_tokenizer_pre(tokenizer, path),
+                        vl_model=vl_model)
+
+
 def load_export_source(source: str | Path) -> ExportSource:
+    """The source as a dense fp32 model and its tokenizer; an InfiR-VL checkpoint with `vl_model` set."""
+    from infir_edge.models.vl import is_vl_checkpoint
+
     resolved = resolve_model(source)
+    if resolved.format == "checkpoint" and is_vl_checkpoint(resolved.path):
+        return _load_vl_source(resolved.path)
     if resolved.format not in ("gguf", "checkpoint"):
         raise ModelFormatError(f"{resolved.path}: export starts from a checkpoint or a GGUF, not {resolved.format}")
     try:

@@ -5,6 +5,11 @@ fixed prompt set. Recorded: top-1 agreement (next-token argmax over every positi
 mean KL divergence of the next-token distributions, how many greedy tokens the two share before they
 part, and whether both tokenize a set of awkward strings identically. Each quantization has a floor on
 top-1 agreement; an export below it fails unless forced.
+
+An InfiR-VL bundle is also measured on images (`compare_vision`): the image embeddings of a few synthetic images
+(cosine similarity per image token and the largest error relative to the reference's largest value), then a chat
+prompt with each image: next-token agreement and KL teacher-forced along the reference's greedy continuation, and
+how many greedy tokens the two share.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from infir_edge.errors import VerificationError
 
 PROMPTS = (
     "The capital of France is Paris, and the capital of Germany is Berlin. Both cities",
@@ -29,6 +36,8 @@ TOKENIZER_STRINGS = (
     "<|im_start|>user\nWhat is 2+2?<|im_end|>\n",
 )
 GREEDY_TOKENS = 16
+VISION_PROMPT = "Describe this image in one sentence."
+VISION_COSINE_FLOOR = 0.99  # per image token; an f16 tower keeps ~0.9999
 # minimum top-1 agreement per quantization; what a lossless export must keep is near 1.0
 FLOORS = {
     "f32": 0.95, "fp32": 0.95, "f16": 0.95, "bf16": 0.90,
@@ -95,3 +104,73 @@ def compare(reference, candidate, quant: str) -> Verification:
         passed=top1 >= floor and all(same_tokens),
         prompts=len(PROMPTS),
     )
+
+
+def synthetic_images() -> list:
+    """Deterministic test images of other sizes than the tower's (so the shared resize runs too): a colour
+    gradient, rendered text, a checkerboard with noise."""
+    from PIL import Image, ImageDraw
+
+    ramp = np.linspace(0, 255, 160, dtype=np.float32)
+    gradient = np.stack([np.add.outer(ramp[:120], ramp) / 2, np.add.outer(ramp[:120], ramp[::-1]) / 2,
+                         np.full((120, 160), 96.0)], axis=-1)
+    text = Image.new("RGB", (200, 120), "white")
+    draw = ImageDraw.Draw(text)
+    draw.rectangle((8, 8, 192, 36), fill=(30, 90, 200))
+    draw.text((14, 14), "Settings", fill="white")
+    draw.text((14, 60), "Wi-Fi  Bluetooth  42%", fill="black")
+    rng = np.random.default_rng(0)
+    checker = (np.indices((96, 96)).sum(0) // 12 % 2 * 180.0)[..., None] + rng.normal(0, 20, (96, 96, 3))
+    checker = Image.fromarray(np.clip(checker, 0, 255).astype(np.uint8))
+    return [Image.fromarray(gradient.astype(np.uint8)), text, checker]
+
+
+def _forced_with_images(engine, text: str, images: list, tokens: list[int]) -> np.ndarray:
+    """Next-token logits `[len(tokens) + 1, V]` after the prompt with its images and after each of `tokens`."""
+    with engine._exclusive():
+        rows = [np.array(engine._prefill_images(text, images), dtype=np.float32)]
+        rows += [np.array(engine._decode(t), dtype=np.float32) for t in tokens]
+    return np.stack(rows)
+
+
+def compare_vision(reference, candidate, quant: str, images: list | None = None) -> dict:
+    """Measure `candidate`'s image path against `reference` (both Engines that take images)."""
+    from infir_edge.models.images import load_image
+    from infir_edge.runtime.chat import split_images
+
+    images = [load_image(i) for i in (images or synthetic_images())]
+    cosines, errors, agreements, kls, shared = [], [], [], [], []
+    for image in images:
+        ref_embd, cand_embd = reference.image_embeddings(image), candidate.image_embeddings(image)
+        if ref_embd.shape != cand_embd.shape:
+            raise VerificationError(f"image embeddings differ in shape: {ref_embd.shape} vs {cand_embd.shape}")
+        norms = np.linalg.norm(ref_embd, axis=-1) * np.linalg.norm(cand_embd, axis=-1)
+        cosines.append(np.sum(ref_embd * cand_embd, axis=-1) / np.maximum(norms, 1e-12))
+        errors.append(float(np.abs(ref_embd - cand_embd).max() / max(float(np.abs(ref_embd).max()), 1e-12)))
+
+        messages = [{"role": "user", "content": [{"type": "image", "image": image},
+                                                  {"type": "text", "text": VISION_PROMPT}]}]
+        text = reference.apply_chat_template(split_images(messages)[0])
+        path = reference.generate(messages, max_new_tokens=GREEDY_TOKENS, ignore_eos=True).token_ids
+        ref_logits = _forced_with_images(reference, text, [image], path[:-1])
+        cand_logits = _forced_with_images(candidate, text, [image], path[:-1])[:, : ref_logits.shape[1]]
+        agreements.append(ref_logits.argmax(-1) == cand_logits.argmax(-1))
+        kls.append(_kl(ref_logits, cand_logits))
+        cand_path = candidate.generate(messages, max_new_tokens=GREEDY_TOKENS, ignore_eos=True).token_ids
+        shared.append(_shared_prefix(path, cand_path))
+    cosines = np.concatenate(cosines)
+    top1 = float(np.mean(np.concatenate(agreements)))
+    floor = FLOORS.get(quant, 0.75)
+    return {
+        "images": len(images),
+        "min_cosine": round(float(cosines.min()), 6),
+        "mean_cosine": round(float(cosines.mean()), 6),
+        "max_rel_error": round(max(errors), 6),
+        "top1_agreement": round(top1, 4),
+        "mean_kl": round(float(np.mean(kls)), 5),
+        "greedy_match_tokens": round(float(np.mean(shared)), 2),
+        "tokens": GREEDY_TOKENS,
+        "cosine_floor": VISION_COSINE_FLOOR,
+        "floor": floor,
+        "passed": bool(cosines.min() >= VISION_COSINE_FLOOR and top1 >= floor),
+    }

@@ -31,6 +31,8 @@ class Manifest:
     export_settings: dict = field(default_factory=dict)
     export_report: dict = field(default_factory=dict)
     verification: dict = field(default_factory=dict)
+    # an InfiR-VL bundle's image input: {"projector_file", "image_size", "image_tokens", "image_token"}; {} for text
+    vision: dict = field(default_factory=dict)
     sdk_version: str = ""
     manifest_version: int = MANIFEST_VERSION
 
@@ -85,6 +87,10 @@ def read_manifest(bundle: Path, *, check_hashes: bool = False) -> Manifest:
         raise ModelFormatError(f"{bundle}: manifest names an unknown format {manifest.format!r}")
     if manifest.model_file not in manifest.files:
         raise ModelFormatError(f"{bundle}: manifest does not list its model file {manifest.model_file!r}")
+    projector = manifest.vision.get("projector_file") if isinstance(manifest.vision, dict) else None
+    if not isinstance(manifest.vision, dict) or (
+            manifest.vision and not (isinstance(projector, str) and projector in manifest.files)):
+        raise ModelFormatError(f"{bundle}: the manifest's vision entry does not name one of its files")
     for name, facts in manifest.files.items():
         path = bundle / name
         if Path(name).name != name or not path.is_file():

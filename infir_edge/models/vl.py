@@ -184,7 +184,7 @@ def write_vl_checkpoint(out: str | Path, preset: str | VisionShape = "tiny-vl", 
     check_output(out, overwrite=overwrite)
     model, tokenizer = build_vl_model(preset, text=text, vision=vision, dtype=dtype, seed=seed)
     shape = vision_shape(preset)
-    built_from = {"preset": preset if isinstance(preset, str) else "custom", "text": str(text),
+    built_from = {"preset": preset if isinstance(preset, str) else None, "text": str(text),
                   "vision": str(vision) if vision else None, "seed": seed,
                   "vision_shape": asdict(shape) if vision is None else None}
     return save_vl_checkpoint(model, tokenizer, out, overwrite=overwrite, extra=built_from)

@@ -5,6 +5,9 @@ per-token work here beyond one `llama_decode`. Before a file reaches llama.cpp i
 checked twice: the header reader refuses anything malformed, and a child process loads it and
 generates a token, because llama.cpp aborts the whole process on some damaged files; a file that passed
 is remembered (path, size, mtime) so later loads skip the probe.
+
+A bundle whose manifest names an image projector (`vision.projector_file`, an InfiR-VL export) also takes
+images: see `llamacpp_vision.py` (checked, then probed together with the model file).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 
 from infir_edge.cache import file_key, read_json_cache, update_json_cache
 from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
+from infir_edge.models.bundle import manifest_beside
 from infir_edge.models.gguf_model import GGUFModelInfo, inspect_gguf
 from infir_edge.runtime.engine import Engine, EngineInfo
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
@@ -49,13 +53,21 @@ class LlamaCppEngine(Engine):
         threads: int | None = None,
         n_batch: int = 512,
         probe: bool = True,
+        mmproj: str | Path | None = None,
     ) -> None:
+        """`mmproj`: an image projector GGUF for the model (default: the one the bundle's manifest names)."""
         super().__init__()
         self.path = Path(path)
         self.gguf: GGUFModelInfo = inspect_gguf(self.path)
         llama_cpp = _import_llama_cpp()
+        vision_info = None
+        mmproj = _projector_of(self.path) if mmproj is None else Path(mmproj)
+        if mmproj is not None:
+            from infir_edge.runtime.llamacpp_vision import inspect_mmproj
+
+            vision_info = inspect_mmproj(mmproj, self.gguf.n_embd)
         if probe:
-            ensure_loadable(self.path)
+            ensure_loadable(self.path, mmproj)
         self.threads = resolve_threads(threads)
         kv_bytes_per_token = 2 * 2 * self.gguf.n_layer * self.gguf.n_head_kv * self.gguf.head_dim  # K+V, f16
         self.n_ctx = resolve_context_length(n_ctx, self.gguf.n_ctx_train, kv_bytes_per_token)
@@ -72,8 +84,18 @@ class LlamaCppEngine(Engine):
             )
         except (ValueError, RuntimeError) as e:
             raise ModelFormatError(f"{self.path}: llama.cpp could not load the model: {e}") from None
+        self._vision = None
+        if vision_info is not None:
+            from infir_edge.runtime.llamacpp_vision import MtmdVision
+
+            try:
+                self._vision = MtmdVision(vision_info, self._llm, self.threads)
+            except Exception:
+                self._llm.close()
+                raise
+            self.supports_images, self.image_tokens = True, vision_info.image_tokens
         # free llama.cpp's memory at interpreter exit too, while the library can still be called
-        self._finalizer = weakref.finalize(self, self._llm.close)
+        self._finalizer = weakref.finalize(self, _close, self._llm, self._vision)
         if self._llm.n_ctx() < self.n_ctx:  # llama.cpp may round up (to a multiple of 256), never down
             raise BackendError(f"llama.cpp made a context of {self._llm.n_ctx()} tokens, not {self.n_ctx}")
         self._lib = llama_cpp
@@ -124,6 +146,12 @@ class LlamaCppEngine(Engine):
     def _decode(self, token_id: int) -> np.ndarray:
         return self._eval([token_id])
 
+    def _prefill_images(self, prompt: str, images: list) -> np.ndarray:
+        return self._vision.prefill(self._llm, prompt, images, add_special=True)
+
+    def _image_embeddings(self, image) -> np.ndarray:
+        return self._vision.embeddings(image)
+
     def _eval(self, token_ids: list[int]) -> np.ndarray:
         try:
             self._llm.eval(token_ids)
@@ -153,13 +181,35 @@ class LlamaCppEngine(Engine):
         self._llm = None
 
 
+def _close(llm, vision) -> None:
+    if vision is not None:  # before the model it points into
+        vision.close()
+    llm.close()
+
+
+def _projector_of(model_file: Path) -> Path | None:
+    """The image projector the bundle's manifest names beside `model_file`, if any."""
+    try:
+        name = (manifest_beside(model_file).get("vision") or {}).get("projector_file")
+    except (OSError, ValueError, AttributeError):
+        return None  # a bare file, or a manifest the bundle reader already judged
+    if not name:
+        return None
+    if not isinstance(name, str) or Path(name).name != name:
+        raise ModelFormatError(f"{model_file.parent}: the manifest names an invalid projector file {name!r}")
+    return model_file.parent / name
+
+
 # ---- the child-process probe ---------------------------------------------------------------------------
-def ensure_loadable(path: Path) -> None:
-    """Load `path` with llama.cpp in a child process and generate a token; raise `ModelFormatError` if it fails."""
-    key = file_key(path)
+def ensure_loadable(path: Path, mmproj: Path | None = None) -> None:
+    """Load `path` (and its image projector) with llama.cpp in a child process, generate a token (and encode an
+    image); raise `ModelFormatError` if it fails."""
+    key = file_key(path) + (f"+{file_key(mmproj)}" if mmproj is not None else "")
     if read_json_cache(PROBE_CACHE).get(key):
         return
     command = [sys.executable, "-m", "infir_edge.runtime.llamacpp", "--probe", str(path)]
+    if mmproj is not None:
+        command += ["--mmproj", str(mmproj)]
     # the child imports this package the way the parent did, wherever it came from
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     try:
@@ -174,7 +224,8 @@ def ensure_loadable(path: Path) -> None:
         else:
             how = f"failed (exit {proc.returncode})"
         reason = _last_error_line(proc.stderr)
-        raise ModelFormatError(f"{path}: llama.cpp {how} loading this file" + (f": {reason}" if reason else ""))
+        what = "this file" if mmproj is None else f"this file with the projector {mmproj.name}"
+        raise ModelFormatError(f"{path}: llama.cpp {how} loading {what}" + (f": {reason}" if reason else ""))
     update_json_cache(PROBE_CACHE, key, True)
 
 
@@ -186,10 +237,15 @@ def _last_error_line(stderr: str) -> str:
     return lines[-1][:300] if lines else ""
 
 
-def _probe(path: str) -> None:
+def _probe(path: str, mmproj: str | None = None) -> None:
     """Runs in the child: everything a first load and generation would make llama.cpp do."""
     llama_cpp = _import_llama_cpp()
-    llm = llama_cpp.Llama(model_path=path, n_ctx=64, n_batch=64, n_threads=1, verbose=True)
+    n_ctx = 64
+    if mmproj is not None:
+        from infir_edge.runtime.llamacpp_vision import inspect_mmproj
+
+        n_ctx += inspect_mmproj(mmproj).image_tokens
+    llm = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_batch=64, n_threads=1, verbose=True)
     ids = llm.tokenize("<|im_start|>user\nHello, world! 12345 ünï<|im_end|>\n".encode(), add_bos=True, special=True)
     ids = ids[:32] or [0]
     llm.eval(ids)
@@ -198,11 +254,17 @@ def _probe(path: str) -> None:
     buf = ctypes.create_string_buffer(256)
     for token in range(llm.n_vocab()):
         llama_cpp.llama_token_to_piece(llm._model.vocab, token, buf, 256, 0, True)
+    if mmproj is not None:
+        from infir_edge.runtime.llamacpp_vision import probe
+
+        probe(llm, mmproj)
     llm.close()
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--probe":
         _probe(sys.argv[2])
+    elif len(sys.argv) == 5 and sys.argv[1] == "--probe" and sys.argv[3] == "--mmproj":
+        _probe(sys.argv[2], sys.argv[4])
     else:
-        sys.exit("usage: python -m infir_edge.runtime.llamacpp --probe FILE.gguf")
+        sys.exit("usage: python -m infir_edge.runtime.llamacpp --probe FILE.gguf [--mmproj MMPROJ.gguf]")

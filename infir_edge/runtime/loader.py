@@ -7,6 +7,7 @@ import inspect
 from pathlib import Path
 
 from infir_edge.errors import InvalidRequestError
+from infir_edge.models.bundle import manifest_beside
 from infir_edge.models.sources import resolve_model
 from infir_edge.models.vl import is_vl_checkpoint
 from infir_edge.runtime.engine import Engine
@@ -18,6 +19,9 @@ BACKENDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "onnxruntime": ("infir_edge.runtime.onnxrt", "OnnxRuntimeEngine", ("onnx",)),
     "executorch": ("infir_edge.runtime.executorch_backend", "ExecuTorchEngine", ("pte",)),
 }
+# an exported InfiR-VL bundle (its manifest has a `vision` entry) on a backend whose text engine cannot take images;
+# llama.cpp's engine loads the projector itself
+VL_ENGINES = {"onnx": ("infir_edge.runtime.onnxrt_vl", "OnnxRuntimeVLEngine")}
 DEFAULT_BACKEND = {"gguf": "llamacpp", "checkpoint": "torch", "onnx": "onnxruntime", "pte": "executorch"}
 
 
@@ -59,6 +63,8 @@ def load(
         )
     if name == "torch" and source.format == "checkpoint" and is_vl_checkpoint(source.path):
         module_name, class_name = "infir_edge.runtime.pytorch_vl", "TorchVLEngine"
+    elif source.format in VL_ENGINES and manifest_beside(Path(source.path)).get("vision"):
+        module_name, class_name = VL_ENGINES[source.format]
     engine_class = getattr(importlib.import_module(module_name), class_name)
     try:
         inspect.signature(engine_class).bind(source.path, n_ctx=n_ctx, threads=threads, **backend_options)
