@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from training.vl.batches import Encoded, Encoder, collate
+from training.vl.batches import IGNORE, Encoded, Encoder, collate
 from training.vl.examples import VLExample
 
 
@@ -35,7 +35,7 @@ def generate_answers(model, tokenizer, examples: list[VLExample], *, max_new_tok
     model.eval()
     for start in tqdm(range(0, len(examples), batch_size), desc=desc, unit="batch", disable=not progress):
         chunk = examples[start:start + batch_size]
-        encoded = [Encoded(ids, [], np.asarray(_square(e, encoder), dtype=np.uint8))
+        encoded = [Encoded(ids, [IGNORE] * len(ids), np.asarray(_square(e, encoder), dtype=np.uint8))
                    for e, ids in ((e, encoder.expand(encoder.prompt_ids(e.prompt))) for e in chunk)]
         batch = collate(encoded, pad_id, left_pad=True)
         batch.pop("labels")

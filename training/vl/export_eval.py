@@ -23,7 +23,7 @@ def export_and_score(recipe, out: Path, checkpoint: Path, echo) -> dict:
         bundle = bundle_folder(out, index, spec)
         started = time.perf_counter()
         if not bundle.is_dir():
-            export(checkpoint, format=fmt, quant=quant or "f32", out=bundle)
+            export(checkpoint, format=fmt, quant=quant or "f32", out=bundle, threads=1)
         manifest = json.loads((bundle / "manifest.json").read_text())
         score = score_bundle(bundle, out, recipe.eval.bundle_items)
         results[spec] = {"bundle": str(bundle), "verification": manifest.get("verification", {}),
@@ -44,7 +44,8 @@ def score_bundle(bundle: Path, out: Path, items: int) -> dict:
         return json.loads(path.read_text())
     examples = held_out(out, "grounding", items)
     # an image part then a text part: the Engine renders "<image>\n" + prompt, as training did (batches.user_turn)
-    with infir_edge.load(bundle) as engine:
+    # one thread: on a busy 2-core machine llama.cpp's second thread spin-waits (decode 330 ms a token instead of 1)
+    with infir_edge.load(bundle, threads=1) as engine:
         answers = [engine.generate([{"role": "user", "content": [{"type": "image", "image": e.image},
                                                                  {"type": "text", "text": e.prompt}]}],
                                    max_new_tokens=24, temperature=0.0).text.strip()

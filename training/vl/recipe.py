@@ -8,6 +8,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infir_edge.errors import InfirEdgeError
 from training.pretrain.errors import TrainingError
 from training.typed_config import dataclass_from, read_yaml
 from training.vl.train import PARTS, StageSettings
@@ -18,6 +19,7 @@ DATA_SETS = ("text_render", "grounding", "actions", "captions")
 @dataclass
 class ModelSettings:
     preset: str = "tiny-vl"  # the tower's shape (infir_edge.models.vl.VL_PRESETS) when `vision` is not given
+    shape: dict = field(default_factory=dict)  # VisionShape fields that change the preset's (a custom tower)
     text: str = "default"  # the LM: "default" (SmolLM2-135M), a GGUF or a checkpoint directory
     vision: str | None = None  # a SigLIP checkpoint directory (paper scale); None: a random-init tower
     train_dtype: str = "bfloat16"  # autocast while training (fp32 master weights)
@@ -79,6 +81,13 @@ def text_render_config(data: DataSettings):
     return TextRenderConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.render.items()})
 
 
+def tower_shape(model: ModelSettings):
+    """The random-init tower's `VisionShape`: the preset's, changed by `model.shape`."""
+    from infir_edge.models.vl import vision_shape
+
+    return dataclasses.replace(vision_shape(model.preset), **model.shape)
+
+
 def load_vl_recipe(path: str | Path) -> VLRecipe:
     return vl_recipe_from_dict(read_yaml(path, TrainingError), source=str(path))
 
@@ -110,6 +119,10 @@ def _check(recipe: VLRecipe, source: str) -> None:
     for spec in recipe.export.formats:
         if spec.split(":")[0] not in ("gguf", "onnx", "executorch"):
             raise TrainingError(f"{source}: export.formats: {spec!r} is not gguf|onnx|executorch[:quant]")
+    try:
+        tower_shape(recipe.model)
+    except (TypeError, InfirEdgeError) as e:
+        raise TrainingError(f"{source}: model.preset/shape: {e}") from None
     try:
         text_render_config(recipe.data)
     except (TypeError, ValueError) as e:

@@ -106,11 +106,12 @@ def _draw(out: Path, name: str, n: int, seed: int, encoder) -> list:
 # ---- the model and the stages ----------------------------------------------------------------------------------
 def stage_model(recipe: VLRecipe, out: Path, results: dict, echo) -> dict:
     from infir_edge.models.vl import write_vl_checkpoint
+    from training.vl.recipe import tower_shape
 
     m = recipe.model
     target = out / "model"
     if not target.is_dir():
-        write_vl_checkpoint(target, m.preset, text=m.text, vision=m.vision, seed=m.seed)
+        write_vl_checkpoint(target, tower_shape(m), text=m.text, vision=m.vision, seed=m.seed)
     return {"checkpoint": str(target)}
 
 
