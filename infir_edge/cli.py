@@ -86,7 +86,10 @@ def _print_stats(generation, file=sys.stderr) -> None:
 
 def cmd_generate(args) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
-    if args.chat:
+    if args.image:  # an InfiR-VL model: the images, then the prompt, as one user message
+        prompt = [{"role": "user", "content": [*({"type": "image", "image": path} for path in args.image),
+                                               {"type": "text", "text": prompt}]}]
+    elif args.chat:
         prompt = [{"role": "user", "content": prompt}]
     config = _config(args)
     with _load(args) as engine:
@@ -252,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(p)
     _add_sampling_options(p, max_new_tokens=256)
     p.add_argument("--chat", action="store_true", help="send the prompt as a user message through the chat template")
+    p.add_argument("--image", action="append", metavar="PATH",
+                   help="an image before the prompt (a VL model; implies --chat; repeat for several)")
     p.add_argument("--stats", action="store_true", help="print speed figures to stderr")
     p.add_argument("prompt", help="the prompt, or - to read it from stdin")
     p.set_defaults(func=cmd_generate)

@@ -102,3 +102,21 @@ def test_chat_keeps_history_over_stdin_lines():
 
 def test_convert_refuses_an_existing_directory(tmp_path):
     assert_clean_error(run("convert", "default", "--to", "checkpoint", "--out", str(tmp_path)))
+
+
+def test_generate_takes_images_on_a_vl_model(tiny_vl_checkpoint, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (40, 30), (0, 90, 200)).save(tmp_path / "screen.png")
+    proc = run("generate", "--model", str(tiny_vl_checkpoint), "--image", str(tmp_path / "screen.png"), "-n", "3",
+               "--stats", "What is on the screen?")
+    assert proc.returncode == 0, proc.stderr
+    assert "3 generated" in proc.stderr
+
+
+def test_generate_refuses_an_image_for_a_text_model(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    assert_clean_error(run("generate", "--image", str(tmp_path / "a.png"), "-n", "2", "Hi"))
+    assert_clean_error(run("generate", "--model", "default", "--image", str(tmp_path / "missing.png"), "Hi"))
