@@ -33,6 +33,7 @@ EXPORTERS = {
 VISION_WRITERS = {
     "gguf": "infir_edge.export.mmproj",
     "onnx": "infir_edge.export.onnx_vl",
+    "executorch": "infir_edge.export.executorch_vl",
 }
 VERIFY_CONTEXT = 512  # the verification prompts are short; a small context keeps the check light
 

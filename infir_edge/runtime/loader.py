@@ -21,7 +21,8 @@ BACKENDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 }
 # an exported InfiR-VL bundle (its manifest has a `vision` entry) on a backend whose text engine cannot take images;
 # llama.cpp's engine loads the projector itself
-VL_ENGINES = {"onnx": ("infir_edge.runtime.onnxrt_vl", "OnnxRuntimeVLEngine")}
+VL_ENGINES = {"onnx": ("infir_edge.runtime.onnxrt_vl", "OnnxRuntimeVLEngine"),
+              "pte": ("infir_edge.runtime.executorch_vl", "ExecuTorchVLEngine")}
 DEFAULT_BACKEND = {"gguf": "llamacpp", "checkpoint": "torch", "onnx": "onnxruntime", "pte": "executorch"}
 
 
