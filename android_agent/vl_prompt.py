@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import json
 
-# No system message: the chat template's default one applies, in training and at inference alike. Set a string
-# here to replace it in both (training builds its conversations with `vl_messages`).
-VL_SYSTEM_PROMPT: str | None = None
 VL_MAX_HISTORY = 4  # the most recent actions the prompt shows
 
 
@@ -43,11 +40,7 @@ def vl_prompt_text(instruction: str, history: list[dict], elements_text: str | N
     return "\n".join(lines)
 
 
-def vl_messages(image, text: str, answer: str | None = None) -> list[dict]:
-    """The conversation: (the system prompt,) the user's screenshot then `text`, and the assistant's `answer` if
-    given (a training example) -- `Engine.generate` takes it as is without one."""
-    messages = [{"role": "system", "content": VL_SYSTEM_PROMPT}] if VL_SYSTEM_PROMPT else []
-    messages.append({"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": text}]})
-    if answer is not None:
-        messages.append({"role": "assistant", "content": answer})
-    return messages
+def vl_messages(image, text: str) -> list[dict]:
+    """The conversation `Engine.generate` takes: the user's screenshot, then `text`. No system message, as in
+    training (`training.vl.batches.user_turn`): the chat template's default one applies to both."""
+    return [{"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": text}]}]

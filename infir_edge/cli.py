@@ -87,7 +87,10 @@ def _print_stats(generation, file=sys.stderr) -> None:
 def cmd_generate(args) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     if args.image:  # an InfiR-VL model: the images, then the prompt, as one user message
-        prompt = [{"role": "user", "content": [*({"type": "image", "image": path} for path in args.image),
+        from infir_edge.models.images import load_image
+
+        images = [load_image(path) for path in args.image]  # a wrong path fails before the model loads
+        prompt = [{"role": "user", "content": [*({"type": "image", "image": image} for image in images),
                                                {"type": "text", "text": prompt}]}]
     elif args.chat:
         prompt = [{"role": "user", "content": prompt}]

@@ -118,5 +118,12 @@ def test_generate_refuses_an_image_for_a_text_model(tmp_path):
     from PIL import Image
 
     Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
-    assert_clean_error(run("generate", "--image", str(tmp_path / "a.png"), "-n", "2", "Hi"))
-    assert_clean_error(run("generate", "--model", "default", "--image", str(tmp_path / "missing.png"), "Hi"))
+    proc = run("generate", "--image", str(tmp_path / "a.png"), "-n", "2", "Hi")
+    assert_clean_error(proc)
+    assert "takes no images" in proc.stderr
+
+
+def test_generate_refuses_a_missing_image(tiny_vl_checkpoint, tmp_path):
+    proc = run("generate", "--model", str(tiny_vl_checkpoint), "--image", str(tmp_path / "missing.png"), "Hi")
+    assert_clean_error(proc)
+    assert "does not exist" in proc.stderr

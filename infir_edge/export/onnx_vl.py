@@ -42,7 +42,6 @@ from infir_edge.export.onnx import (
 RECIPE = 1
 BUNDLE_FORMAT = "onnx"  # MODEL_FILE (the LM graph) is export/onnx.py's "model.onnx"
 QUANTS = ("fp32", "int8", "int4")  # the LM's weights; the tower and projector stay fp32
-ALIASES = {"f32": "fp32"}
 VISION_FILE = "vision.onnx"
 WRITES_LANGUAGE_MODEL = True  # the LM graph takes inputs_embeds, so image embeddings can be spliced in
 EMBED_FILE = "embed_tokens.npy"
@@ -78,7 +77,6 @@ def write_vl(model, tokenizer, bundle: Path, quant: str, n_ctx: int, *, awq: boo
         raise BackendUnavailableError("onnxruntime", "onnx", str(e)) from None
     from infir_edge.models.vl import IMAGE_TOKEN
 
-    quant = ALIASES.get(quant, quant)
     if quant not in QUANTS:
         raise InvalidRequestError(f"the ONNX VL export quantizes to one of {', '.join(QUANTS)}, got {quant!r}")
     if model.config.vision_feature_select_strategy != "full":

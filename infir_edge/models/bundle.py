@@ -91,6 +91,10 @@ def read_manifest(bundle: Path, *, check_hashes: bool = False) -> Manifest:
     if not isinstance(manifest.vision, dict) or (
             manifest.vision and not (isinstance(projector, str) and projector in manifest.files)):
         raise ModelFormatError(f"{bundle}: the manifest's vision entry does not name one of its files")
+    for key in ("image_size", "image_tokens") if manifest.vision else ():
+        value = manifest.vision.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ModelFormatError(f"{bundle}: the manifest's vision.{key} must be a positive integer, not {value!r}")
     for name, facts in manifest.files.items():
         path = bundle / name
         if Path(name).name != name or not path.is_file():
@@ -108,4 +112,12 @@ def manifest_beside(model_file: Path) -> dict:
     """The raw manifest of the bundle a model file sits in (empty for a bare file): what a runtime cannot
     read off the file itself, such as the quantization's name and the source's parameter count."""
     path = model_file.parent / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ModelFormatError(f"{path}: not a valid bundle manifest ({e})") from None
+    if not isinstance(manifest, dict):
+        raise ModelFormatError(f"{path}: not a valid bundle manifest (not a JSON object)")
+    return manifest

@@ -157,6 +157,13 @@ class Engine(ABC):
             raise InvalidRequestError(
                 f"this model takes no images ({self.backend_name} backend); load an InfiR-VL model or bundle")
 
+    def _prompt_text(self, prompt) -> str:
+        if isinstance(prompt, str):
+            return prompt
+        if isinstance(prompt, (list, tuple)) and prompt and isinstance(prompt[0], dict):
+            return self.apply_chat_template(prompt)
+        return ""  # token ids are used as they are
+
     def stream(self, prompt, config: GenerationConfig | Mapping | None = None, **overrides) -> TextStream:
         """Generate, yielding text pieces as they are decoded; `.result` holds the `Generation` at the end.
 
@@ -172,6 +179,10 @@ class Engine(ABC):
         self._check_open()
         prompt, images = split_images(prompt)
         if not images:
+            if self.supports_images and IMAGE_PLACEHOLDER in self._prompt_text(prompt):
+                # a bare placeholder would be run as the image token's own embedding row: silent garbage
+                raise InvalidRequestError(f"the prompt holds {IMAGE_PLACEHOLDER} but no image was given: pass images "
+                                          "as {'type': 'image', 'image': ...} message parts")
             ids = self.prompt_ids(prompt)
             if len(ids) + config.max_new_tokens > self.n_ctx:
                 raise ContextOverflowError(len(ids), config.max_new_tokens, self.n_ctx)

@@ -92,7 +92,8 @@ def inspect_mmproj(path: str | Path, n_embd_text: int | None = None) -> MmprojIn
 
     n_patches = (size // patch) ** 2
     tensors = {t.name: t for t in header.tensors}
-    hidden = tensors["mm.0.weight"].shape[1] if "mm.0.weight" in tensors else 0
+    first = tensors.get("mm.0.weight")
+    hidden = first.shape[1] if first is not None and len(first.shape) == 2 else 0  # a wrong shape fails below
     expected = {
         "v.patch_embd.weight": (patch, patch, 3, d), "v.patch_embd.bias": (d,),
         "v.position_embd.weight": (d, n_patches),

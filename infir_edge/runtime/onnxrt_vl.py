@@ -156,7 +156,10 @@ class OnnxRuntimeVLEngine(OnnxRuntimeEngine):
     def _teacher_forced(self, token_ids: list[int]) -> np.ndarray:
         # one pass from an empty cache gives the logits of every position
         feed = self._feed(self._embed(token_ids), self._empty_past(), 0, len(token_ids))
-        return self._session.run(["logits"], feed)[0][0].astype(np.float32)  # [T, V]
+        try:
+            return self._session.run(["logits"], feed)[0][0].astype(np.float32)  # [T, V]
+        except Exception as e:  # onnxruntime raises its own Fail/InvalidArgument types
+            raise BackendError(f"onnxruntime failed to evaluate {len(token_ids)} positions: {e}") from None
 
     def info(self) -> EngineInfo:
         return dataclasses.replace(super().info(), architecture="llava")

@@ -65,11 +65,13 @@ def test_the_prompt_shows_the_element_list_only_when_given():
     assert "Screen:" not in vl_prompt_text("t", CLICKS[:1])
 
 
-def test_the_user_turn_is_the_screenshot_then_the_text():
+def test_the_policys_turn_is_the_text_training_uses():
+    from infir_edge.runtime.chat import split_images
+    from training.vl.batches import user_turn
+
     image = Image.new("RGB", (4, 4))
-    user = vl_messages(image, "Tap \"Save\".", answer="{}")[-2]
-    assert user == {"role": "user", "content": [{"type": "image", "image": image},
-                                                {"type": "text", "text": "Tap \"Save\"."}]}
+    messages, images = split_images(vl_messages(image, 'Tap "Save".'))
+    assert messages == user_turn('Tap "Save".') and images == [image]
 
 
 def test_vl_policy_sends_the_screenshot_and_returns_the_models_text(vl_engine):

@@ -88,3 +88,8 @@ def test_a_text_model_refuses_images(tiny_checkpoint):
     with infir_edge.load(tiny_checkpoint, backend="torch") as engine, \
             pytest.raises(InvalidRequestError, match="takes no images"):
         engine.generate(_chat(_image(7)), max_new_tokens=2)
+
+
+def test_a_placeholder_without_an_image_is_refused(vl_engine):
+    with pytest.raises(InvalidRequestError, match="no image was given"):
+        vl_engine.generate([{"role": "user", "content": "<image>\nWhat is this?"}], max_new_tokens=2)

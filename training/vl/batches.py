@@ -40,12 +40,13 @@ class Encoder:
         self.image_tokens = int(config.image_seq_length)
         self.image_size = int(config.vision_config.image_size)
         self.max_length = max_length
-        self.end_of_turn = tokenizer.eos_token or ""
+        self.end_of_turn = _end_of_turn(tokenizer)
 
     def prompt_ids(self, prompt: str) -> list[int]:
-        """The generation prompt's ids with the image token NOT expanded (as an Engine tokenizes it)."""
+        """The generation prompt's ids with the image token NOT expanded, tokenized as an Engine does (with the
+        tokenizer's own BOS, if it adds one)."""
         text = self.tokenizer.apply_chat_template(user_turn(prompt), tokenize=False, add_generation_prompt=True)
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return self.tokenizer(text)["input_ids"]
 
     def expand(self, ids: list[int]) -> list[int]:
         out: list[int] = []
@@ -53,14 +54,25 @@ class Encoder:
             out += [token] * self.image_tokens if token == self.image_token_id else [token]
         return out
 
-    def encode(self, example: VLExample) -> Encoded:
+    def encode(self, example: VLExample) -> Encoded | None:
+        """The example as model inputs, or None if it does not fit `max_length` whole (cutting it would drop image
+        tokens or the answer's end of turn, which teaches the model not to stop)."""
         prompt = self.expand(self.prompt_ids(example.prompt))
-        # the answer ends with the end-of-turn token, as the chat template closes an assistant turn
+        # the answer ends as the chat template closes an assistant turn
         answer = self.tokenizer(example.target + self.end_of_turn, add_special_tokens=False)["input_ids"]
-        ids = (prompt + answer)[: self.max_length]
-        labels = ([IGNORE] * len(prompt) + answer)[: self.max_length]
+        if len(prompt) + len(answer) > self.max_length:
+            return None
         image = np.asarray(resize_square(example.image, self.image_size), dtype=np.uint8)
-        return Encoded(ids, labels, image)
+        return Encoded(prompt + answer, [IGNORE] * len(prompt) + answer, image)
+
+
+def _end_of_turn(tokenizer) -> str:
+    """What the chat template writes after an assistant's message (ChatML: `<|im_end|>`), found by rendering one."""
+    marker = "\x00answer\x00"
+    rendered = tokenizer.apply_chat_template([{"role": "user", "content": "q"}, {"role": "assistant",
+                                                                             "content": marker}], tokenize=False)
+    tail = rendered.split(marker, 1)[1].strip() if marker in rendered else ""
+    return tail or tokenizer.eos_token or ""
 
 
 def collate(batch: list[Encoded], pad_id: int, *, left_pad: bool = False):

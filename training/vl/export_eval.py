@@ -23,9 +23,9 @@ def export_and_score(recipe, out: Path, checkpoint: Path, echo) -> dict:
         bundle = bundle_folder(out, index, spec)
         started = time.perf_counter()
         if not bundle.is_dir():
-            export(checkpoint, format=fmt, quant=quant or "f32", out=bundle, threads=1)
+            export(checkpoint, format=fmt, quant=quant, out=bundle, threads=1)
         manifest = json.loads((bundle / "manifest.json").read_text())
-        score = score_bundle(bundle, out, recipe.eval.bundle_items)
+        score = score_bundle(bundle, out, recipe.eval.bundle_items, recipe.eval.max_new_tokens)
         results[spec] = {"bundle": str(bundle), "verification": manifest.get("verification", {}),
                          "grounding_accuracy": score["grounding_accuracy"], "items": score["items"],
                          "seconds": round(time.perf_counter() - started, 1)}
@@ -33,7 +33,7 @@ def export_and_score(recipe, out: Path, checkpoint: Path, echo) -> dict:
     return {"bundles": results}
 
 
-def score_bundle(bundle: Path, out: Path, items: int) -> dict:
+def score_bundle(bundle: Path, out: Path, items: int, max_new_tokens: int) -> dict:
     """Grounding accuracy of the bundle on the first `items` held-out screens (answers kept in BUNDLE_eval.json)."""
     import infir_edge
     from training.vl.gui_data import grounding_accuracy
@@ -48,7 +48,7 @@ def score_bundle(bundle: Path, out: Path, items: int) -> dict:
     with infir_edge.load(bundle, threads=1) as engine:
         answers = [engine.generate([{"role": "user", "content": [{"type": "image", "image": e.image},
                                                                  {"type": "text", "text": e.prompt}]}],
-                                   max_new_tokens=24, temperature=0.0).text.strip()
+                                   max_new_tokens=max_new_tokens, temperature=0.0).text.strip()
                    for e in examples]
     score = {"grounding_accuracy": grounding_accuracy(answers, examples), "items": len(examples),
              "answers": answers}

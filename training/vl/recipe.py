@@ -53,7 +53,7 @@ class EvalSettings:
 
 @dataclass
 class ExportSettings:
-    formats: list[str] = field(default_factory=lambda: ["gguf:q8_0"])  # "format:quant", the first is DIR/bundle
+    formats: list[str] = field(default_factory=lambda: ["gguf:q8_0"])  # "format:quant"; the first is DIR/bundle
 
 
 @dataclass
@@ -69,6 +69,7 @@ class VLRecipe:
     eval: EvalSettings = field(default_factory=EvalSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     targets: Targets = field(default_factory=Targets)
+    processes: int = 1  # training processes (GPUs) per stage: above 1, each stage runs under torchrun with FSDP2
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -116,9 +117,17 @@ def _check(recipe: VLRecipe, source: str) -> None:
     uses_captions = any(name.startswith("captions") for s in recipe.stages for name in s.data)
     if uses_captions and not recipe.data.captions:
         raise TrainingError(f"{source}: a stage draws from 'captions' but data.captions names no folder")
+
+    from infir_edge.export import exporter_module
+
     for spec in recipe.export.formats:
-        if spec.split(":")[0] not in ("gguf", "onnx", "executorch"):
-            raise TrainingError(f"{source}: export.formats: {spec!r} is not gguf|onnx|executorch[:quant]")
+        fmt, _, quant = spec.partition(":")
+        if fmt not in ("gguf", "onnx", "executorch"):
+            raise TrainingError(f"{source}: export.formats: {spec!r} is not gguf|onnx|executorch:quant")
+        quants = exporter_module(fmt).QUANTS
+        if quant not in quants:
+            raise TrainingError(f"{source}: export.formats: {spec!r}: the {fmt} quant must be one of "
+                                f"{', '.join(quants)}")
     try:
         tower_shape(recipe.model)
     except (TypeError, InfirEdgeError) as e:
@@ -127,5 +136,7 @@ def _check(recipe: VLRecipe, source: str) -> None:
         text_render_config(recipe.data)
     except (TypeError, ValueError) as e:
         raise TrainingError(f"{source}: data.render: {e}") from None
+    if recipe.processes < 1:
+        raise TrainingError(f"{source}: processes must be at least 1")
     if recipe.model.train_dtype not in ("float32", "bfloat16"):
         raise TrainingError(f"{source}: model.train_dtype must be float32 or bfloat16")

@@ -12,16 +12,25 @@ from training.vl.examples import VLExample, read_records
 
 
 def baselines(out: Path, items: int) -> dict:
-    """The trivial baselines need only the targets: examples with a 1-pixel stand-in image."""
-    from PIL import Image
-
     from training.vl.gui_data import trivial_baselines
 
-    def targets(folder: Path, n: int | None = None) -> list[VLExample]:
-        return [VLExample(Image.new("RGB", (1, 1)), r["prompt"], r["target"], r["kind"], r["meta"])
-                for r in read_records(folder)[:n]]
+    return trivial_baselines(_targets(out / "data" / "grounding"), _targets(out / "data" / "test_grounding", items))
 
-    return trivial_baselines(targets(out / "data" / "grounding"), targets(out / "data" / "test_grounding", items))
+
+def _targets(folder: Path, n: int | None = None) -> list[VLExample]:
+    """Examples with a 1-pixel stand-in image: scoring needs only their targets and boxes."""
+    from PIL import Image
+
+    return [VLExample(Image.new("RGB", (1, 1)), r["prompt"], r["target"], r["kind"], r["meta"])
+            for r in read_records(folder)[:n]]
+
+
+def checkpoint_on_first(out: Path, n: int) -> float:
+    """The final checkpoint's grounding on the first `n` held-out screens (the ones a bundle is scored on)."""
+    from training.vl.gui_data import grounding_accuracy
+
+    answers = [a["answer"] for a in json.loads((out / "stage3" / "eval.json").read_text())["grounding"]["answers"]]
+    return grounding_accuracy(answers[:n], _targets(out / "data" / "test_grounding", n))
 
 
 def write_report(recipe, out: Path, results: dict) -> dict:
@@ -46,6 +55,7 @@ def write_report(recipe, out: Path, results: dict) -> dict:
                             ("steps", "examples", "trainable_parameters", "first_loss", "final_loss", "seconds",
                              "tokens_per_s")} for name in stages},
         "bundles": {spec: {k: b[k] for k in ("bundle", "grounding_accuracy", "items")} | {
+            "checkpoint_same_items": checkpoint_on_first(out, b["items"])} | {
             "verification": {k: b["verification"].get(k) for k in ("passed", "top1_agreement", "mean_kl", "vision")
                              if k in b["verification"]}} for spec, b in bundles.items()},
         "similarity_filter": results["data"]["similarity_filter"],
@@ -71,7 +81,8 @@ def _markdown(r: dict) -> str:
         lines.append(f"| after {name} | {ev['grounding_accuracy']:.3f} | {ev['transcription_exact']:.3f} | "
                      f"{ev['transcription_cer']:.3f} |")
     for spec, b in r["bundles"].items():
-        lines.append(f"| bundle {spec} ({b['items']} screens) | {b['grounding_accuracy']:.3f} | | |")
+        lines.append(f"| bundle {spec}, first {b['items']} screens (checkpoint on them: "
+                     f"{b['checkpoint_same_items']:.3f}) | {b['grounding_accuracy']:.3f} | | |")
     lines += ["", "| stage | steps | examples | trainable params | loss first -> last | seconds | tokens/s |",
               "|---|---|---|---|---|---|---|"]
     for name, t in r["training"].items():

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -71,24 +73,35 @@ def _generators(recipe: VLRecipe) -> dict:
 def stage_data(recipe: VLRecipe, out: Path, results: dict, echo) -> dict:
     from training.vl.similarity import SimilarityFilter, build_scorer
 
-    generators, folder, counts = _generators(recipe), out / "data", {}
-    for name, (n_train, n_test) in generators["sizes"].items():
-        for split, n, target in (("train", n_train, folder / name), ("test", n_test, folder / f"test_{name}")):
-            if not target.is_dir() and n:
-                started = time.perf_counter()
-                examples = generators[name](n, split)
-                if name == "text_render" and split == "train":
-                    # the paper filters image-text pairs by similarity before training on them
-                    step = SimilarityFilter(build_scorer(recipe.data.similarity_scorer),
-                                            threshold=recipe.data.similarity_threshold)
-                    write_examples(target, step.run(examples))
-                    step.report(folder / "filter")
-                else:
-                    write_examples(target, examples)
-                echo(f"   {target.name}: {count_examples(target):,} examples in {time.perf_counter() - started:.0f} s")
-            counts[target.name] = count_examples(target) if target.is_dir() else 0
-    filtered = json.loads((folder / "filter" / "similarity.json").read_text())
-    return {"examples": counts, "similarity_filter": filtered}
+    captions = recipe.data.captions
+    if captions and not (Path(captions) / "examples.jsonl").is_file():  # before an hour of generation, not after
+        raise TrainingError(f"data.captions: {captions} holds no examples.jsonl (the folder format of "
+                            "training.vl.examples: images/ + examples.jsonl)")
+    generators, folder, counts, filters = _generators(recipe), out / "data", {}, {}
+    sources = [(name, split, (lambda g=generators[name], n=n, split=split: g(n, split)))
+               for name, (n_train, n_test) in generators["sizes"].items()
+               for split, n in (("train", n_train), ("test", n_test)) if n]
+    if recipe.data.captions:  # paper scale: captions/QA from the user's folder (training.vl.examples' format)
+        sources.append(("captions", "train", lambda: read_examples(recipe.data.captions)))
+    for name, split, examples in sources:
+        target = folder / (name if split == "train" else f"test_{name}")
+        # the paper filters image-text pairs by similarity before training on them: the rendered text and captions
+        report = folder / ("filter" if name == "text_render" else f"filter_{name}")
+        filtered = split == "train" and name in ("text_render", "captions")
+        if not target.is_dir() or (filtered and not (report / "similarity.json").is_file()):
+            started = time.perf_counter()
+            if filtered:
+                step = SimilarityFilter(build_scorer(recipe.data.similarity_scorer),
+                                        threshold=recipe.data.similarity_threshold)
+                write_examples(target, step.run(examples()), overwrite=True)
+                step.report(report)
+            else:
+                write_examples(target, examples(), overwrite=True)
+            echo(f"   {target.name}: {count_examples(target):,} examples in {time.perf_counter() - started:.0f} s")
+        counts[target.name] = count_examples(target)
+        if filtered:
+            filters[name] = json.loads((report / "similarity.json").read_text())
+    return {"examples": counts, "similarity_filter": filters.get("text_render", {}), "similarity_filters": filters}
 
 
 def _draw(out: Path, name: str, n: int, seed: int, encoder) -> list:
@@ -103,6 +116,13 @@ def _draw(out: Path, name: str, n: int, seed: int, encoder) -> list:
     return [encoder.encode(e) for e in read_examples(folder, records=chosen, square=encoder.image_size)]
 
 
+def encoded_data(out: Path, stage, encoder) -> tuple[list, int]:
+    """The stage's examples as model inputs, and how many were left out for not fitting its max_length."""
+    encoded = [e for name, n in stage.data.items() for e in _draw(out, name, n, stage.seed, encoder)]
+    kept = [e for e in encoded if e is not None]
+    return kept, len(encoded) - len(kept)
+
+
 # ---- the model and the stages ----------------------------------------------------------------------------------
 def stage_model(recipe: VLRecipe, out: Path, results: dict, echo) -> dict:
     from infir_edge.models.vl import write_vl_checkpoint
@@ -113,36 +133,6 @@ def stage_model(recipe: VLRecipe, out: Path, results: dict, echo) -> dict:
     if not target.is_dir():
         write_vl_checkpoint(target, tower_shape(m), text=m.text, vision=m.vision, seed=m.seed)
     return {"checkpoint": str(target)}
-
-
-def _train_and_evaluate(recipe: VLRecipe, out: Path, index: int, start: str) -> dict:
-    """One stage, in its own process: train from `start`, save the checkpoint, evaluate on the held-out sets."""
-    import torch
-
-    from infir_edge.models.vl import load_vl_checkpoint, save_vl_checkpoint
-    from training.pretrain.distributed import init_runtime
-    from training.vl.batches import Encoder
-
-    stage = recipe.stages[index]
-    folder = out / stage.name
-    checkpoint = folder / "checkpoint"
-    runtime = init_runtime()
-    summary_path = folder / "train_summary.json"
-    if not checkpoint.is_dir():
-        torch.manual_seed(stage.seed)
-        model, tokenizer = load_vl_checkpoint(start)
-        encoder = Encoder(tokenizer, model.config, max_length=stage.max_length)
-        encoded = [e for name, n in stage.data.items() for e in _draw(out, name, n, stage.seed, encoder)]
-        from training.vl.train import train_stage
-
-        summary = train_stage(model, tokenizer, encoded, stage, folder / "train", runtime,
-                              dtype=recipe.model.train_dtype)
-        summary["examples"] = len(encoded)
-        if runtime.is_main:
-            save_vl_checkpoint(model, tokenizer, checkpoint, overwrite=True)
-            atomic_write_text(summary_path, json.dumps(summary, indent=1) + "\n")
-    return {"checkpoint": str(checkpoint), "train": json.loads(summary_path.read_text()),
-            "eval": evaluate_checkpoint(recipe, out, checkpoint, folder / "eval.json")}
 
 
 def evaluate_checkpoint(recipe: VLRecipe, out: Path, checkpoint: Path, path: Path) -> dict:
@@ -157,7 +147,7 @@ def evaluate_checkpoint(recipe: VLRecipe, out: Path, checkpoint: Path, path: Pat
     options = {"batch_size": e.batch_size, "max_new_tokens": e.max_new_tokens, "progress": True}
     size = model.config.vision_config.image_size
     grounding = evaluate_grounding(model, tokenizer, held_out(out, "grounding", e.grounding_items, size), **options)
-    renders = [x for x in held_out(out, "text_render", e.transcription_items, size) if x.kind == "transcribe"]
+    renders = held_out(out, "text_render", e.transcription_items, size, kind="transcribe")
     transcription = evaluate_transcription(model, tokenizer, renders, **options)
     summary = {"grounding_accuracy": grounding.value, "grounding_items": grounding.n,
                "transcription_exact": transcription.value, "transcription_cer": transcription.details["cer"],
@@ -167,15 +157,32 @@ def evaluate_checkpoint(recipe: VLRecipe, out: Path, checkpoint: Path, path: Pat
     return summary
 
 
-def held_out(out: Path, name: str, n: int, square: int | None = None) -> list[VLExample]:
+def held_out(out: Path, name: str, n: int, square: int | None = None, kind: str | None = None) -> list[VLExample]:
+    """The first `n` held-out examples of data set `name` (of one `kind` if given)."""
     folder = out / "data" / f"test_{name}"
-    return list(read_examples(folder, records=read_records(folder)[:n], square=square))
+    records = [r for r in read_records(folder) if kind is None or r["kind"] == kind][:n]
+    return list(read_examples(folder, records=records, square=square))
 
 
 def _stage_function(index: int):
     def run(recipe: VLRecipe, out: Path, results: dict, echo) -> dict:
+        from training.vl.stage import train_stage_process
+
         start = results["model"]["checkpoint"] if index == 0 else results[f"stage{index}"]["checkpoint"]
-        result = run_isolated(_train_and_evaluate, recipe, out, index, start)
+        stage = recipe.stages[index]
+        if recipe.processes > 1:  # FSDP2 across GPUs: torchrun starts the stage on each
+            done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
+                                   str(recipe.processes), "-m", "training.vl.stage", "--out", str(out),
+                                   "--stage", str(index), "--start", start])
+            if done.returncode != 0:
+                raise TrainingError(f"{stage.name} failed under torchrun (exit code {done.returncode}); its "
+                                    "processes printed why above; rerun the command to resume")
+            summary = json.loads((out / stage.name / "train_summary.json").read_text())
+        else:
+            summary = run_isolated(train_stage_process, out, index, start)
+        checkpoint = out / stage.name / "checkpoint"
+        result = {"checkpoint": str(checkpoint), "train": summary,
+                  "eval": run_isolated(evaluate_checkpoint, recipe, out, checkpoint, out / stage.name / "eval.json")}
         ev = result["eval"]
         echo(f"   {recipe.stages[index].name}: loss {result['train']['first_loss']} -> {result['train']['final_loss']}"
              f"; grounding {ev['grounding_accuracy']:.3f}, transcription exact {ev['transcription_exact']:.3f}")

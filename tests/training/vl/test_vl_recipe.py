@@ -40,6 +40,7 @@ def test_a_shape_override_changes_the_presets_tower():
     (lambda r: r["stages"][1].update(data={"photos": 3}), "unknown data set"),
     (lambda r: r["stages"][0].update(data={"captions": 0}), "data.captions names no folder"),
     (lambda r: r["export"].update(formats=["tflite"]), "gguf|onnx|executorch"),
+    (lambda r: r["export"].update(formats=["onnx:f32"]), "one of fp32"),
     (lambda r: r["data"]["render"].update(colour="pink"), "data.render"),
     (lambda r: r["model"].update(shape={"fingers": 5}), "model.preset/shape"),
     (lambda r: r["model"].update(preset="giant"), "model.preset/shape"),

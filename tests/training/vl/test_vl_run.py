@@ -85,6 +85,25 @@ def test_another_recipe_in_the_same_folder_is_refused(run, tiny_checkpoint):
         run_vl_recipe(vl_recipe_from_dict(raw), run[0], echo=lambda _: None)
 
 
+def test_a_stage_trains_in_two_processes_under_torchrun(run, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from infir_edge.models.vl import load_vl_checkpoint
+
+    out = tmp_path / "run"
+    shutil.copytree(run[0], out)
+    shutil.rmtree(out / "stage1")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
+               "training.vl.stage", "--out", str(out), "--stage", "0", "--start", str(out / "model")]
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    summary = json.loads((out / "stage1" / "train_summary.json").read_text())
+    assert summary["steps"] == 2
+    model, _ = load_vl_checkpoint(out / "stage1" / "checkpoint")  # the full model, gathered from the shards
+    assert model.model.multi_modal_projector.linear_1.weight.shape[0] > 0
+
+
 def test_the_command_exits_2_on_a_bad_recipe(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("stages: []\n")
