@@ -173,6 +173,9 @@ def resolve(action: Action, elements: Sequence[Element], size: tuple[int, int], 
         return Command("long_press", x=x, y=y, duration_s=LONG_PRESS_S)
     if kind == "type":
         if action.element is None:
+            if not any(e.focused and e.editable for e in elements):  # the device would have nowhere to type
+                raise MalformedActionError("no text field is focused: click a field first, or name it with "
+                                           '"element"')
             return Command("type", text=action.text, clear=action.clear)
         x, y = visible_center(target(action.element).bounds, size)
         return Command("type", x=x, y=y, text=action.text, clear=action.clear)

@@ -134,7 +134,13 @@ def test_resolve_long_press_has_a_duration():
 def test_type_into_an_element_focuses_it_first():
     assert resolve(Action("type", text="hi", element=0), SCREEN, SIZE, APPS) == Command("type", x=540, y=100,
                                                                                          text="hi")
-    assert resolve(Action("type", text="hi"), SCREEN, SIZE, APPS) == Command("type", text="hi")
+    field = element(4, (0, 500, 1080, 600), focused=True, editable=True)
+    assert resolve(Action("type", text="hi"), [*SCREEN, field], SIZE, APPS) == Command("type", text="hi")
+
+
+def test_type_without_an_element_needs_a_focused_field():
+    with pytest.raises(MalformedActionError, match="no text field is focused"):
+        resolve(Action("type", text="hi"), SCREEN, SIZE, APPS)
 
 
 def test_scroll_down_moves_the_finger_up_inside_the_largest_scrollable():
