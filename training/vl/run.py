@@ -173,7 +173,7 @@ def _stage_function(index: int):
         if recipe.processes > 1:  # FSDP2 across GPUs: torchrun starts the stage on each
             done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
                                    str(recipe.processes), "-m", "training.vl.stage", "--out", str(out),
-                                   "--stage", str(index), "--start", start])
+                                   "--stage", str(index), "--from-checkpoint", start])
             if done.returncode != 0:
                 raise TrainingError(f"{stage.name} failed under torchrun (exit code {done.returncode}); its "
                                     "processes printed why above; rerun the command to resume")

@@ -1,7 +1,7 @@
 """One InfiR-VL training stage as a process of its own: spawned by the recipe runner on one machine, or started on
 every GPU by torchrun (the runner does that when the recipe's `processes` is above 1):
 
-    torchrun --nproc_per_node 8 -m training.vl.stage --out DIR --stage 2 --start DIR/stage2/checkpoint
+    torchrun --nproc_per_node 8 -m training.vl.stage --out DIR --stage 2 --from-checkpoint DIR/stage2/checkpoint
 
 It reads the recipe the run pinned (DIR/recipe.json), trains (FSDP2 across the processes, training.vl.train) and
 writes DIR/<stage>/checkpoint (the full model gathered from the shards) and DIR/<stage>/train_summary.json.
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.vl.stage", description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--stage", required=True, type=int, help="0, 1 or 2")
-    parser.add_argument("--start", required=True, help="the checkpoint the stage starts from")
+    # not --start: torchrun would read it as an abbreviation of its own --start-method
+    parser.add_argument("--from-checkpoint", dest="start", required=True, help="the checkpoint the stage starts from")
     args = parser.parse_args(argv)
     train_stage_process(args.out, args.stage, args.start)
     return 0

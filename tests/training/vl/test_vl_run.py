@@ -96,7 +96,7 @@ def test_a_stage_trains_in_two_processes_under_torchrun(run, tmp_path):
     shutil.copytree(run[0], out)
     shutil.rmtree(out / "stage1")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-               "training.vl.stage", "--out", str(out), "--stage", "0", "--start", str(out / "model")]
+               "training.vl.stage", "--out", str(out), "--stage", "0", "--from-checkpoint", str(out / "model")]
     subprocess.run(command, check=True, capture_output=True, timeout=600)
     summary = json.loads((out / "stage1" / "train_summary.json").read_text())
     assert summary["steps"] == 2
