@@ -53,8 +53,15 @@ def run_recipe(recipe: InfirRecipe, out: str | Path, *, overwrite: bool = False,
     if stop_after is not None and stop_after not in STAGES:
         raise SFTError(f"--stop-after must be one of {', '.join(STAGES)}, got {stop_after!r}")
     pin_run(out, json.loads(json.dumps(recipe.as_dict(), default=str)), overwrite, SFTError)
+    return run_stages(STAGES, STAGE_FUNCTIONS, recipe, out, stop_after=stop_after, echo=echo)
+
+
+def run_stages(names, functions: dict, recipe, out: Path, *, stop_after: str | None, echo) -> dict:
+    """Run the stages `names` in that order (`functions`: name -> function(recipe, out, results, echo)), skipping
+    those marked done in OUT/stages; returns the report stage's result (or the results so far when stopped early)."""
     marks, results = StageMarks(out / "stages"), {}
-    for name in STAGES:
+    for name in names:
+        function = functions[name]
         done = marks.get(name)
         if done is not None:
             echo(f"== {name}: done before, skipped")
@@ -62,7 +69,7 @@ def run_recipe(recipe: InfirRecipe, out: str | Path, *, overwrite: bool = False,
         else:
             echo(f"== {name}")
             started = time.perf_counter()
-            result = STAGE_FUNCTIONS[name](recipe, out, results, echo)
+            result = function(recipe, out, results, echo)
             results[name] = marks.put(name, {**result, "wall_s": round(time.perf_counter() - started, 1)})
         if name == stop_after:
             break

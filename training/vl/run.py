@@ -23,7 +23,7 @@ from pathlib import Path
 from infir_edge.files import atomic_write_text
 from training.isolated import run_isolated
 from training.pretrain.errors import TrainingError
-from training.run_recipe import StageMarks, pin_run
+from training.run_recipe import pin_run, run_stages
 from training.vl.examples import VLExample, count_examples, read_examples, read_records, write_examples
 from training.vl.recipe import VLRecipe
 
@@ -36,20 +36,7 @@ def run_vl_recipe(recipe: VLRecipe, out: str | Path, *, overwrite: bool = False,
     if stop_after is not None and stop_after not in STAGES:
         raise TrainingError(f"--stop-after must be one of {', '.join(STAGES)}, got {stop_after!r}")
     pin_run(out, json.loads(json.dumps(recipe.as_dict(), default=str)), overwrite, TrainingError)
-    marks, results = StageMarks(out / "stages"), {}
-    for name in STAGES:
-        done = marks.get(name)
-        if done is not None:
-            echo(f"== {name}: done before, skipped")
-            results[name] = done
-        else:
-            echo(f"== {name}")
-            started = time.perf_counter()
-            result = STAGE_FUNCTIONS[name](recipe, out, results, echo)
-            results[name] = marks.put(name, {**result, "wall_s": round(time.perf_counter() - started, 1)})
-        if name == stop_after:
-            break
-    return results.get("report", results)
+    return run_stages(STAGES, STAGE_FUNCTIONS, recipe, out, stop_after=stop_after, echo=echo)
 
 
 # ---- data ------------------------------------------------------------------------------------------------------
