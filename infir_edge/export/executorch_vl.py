@@ -38,6 +38,7 @@ from infir_edge.export.executorch import (
     quantized_checkpoint,
     runner_tokenizer_json,
 )
+from infir_edge.export.source import split_vl_model
 
 RECIPE = 1
 BUNDLE_FORMAT = "pte"
@@ -69,7 +70,6 @@ def write_vl(model, tokenizer, bundle: Path, quant: str, n_ctx: int, *, awq: boo
     try:
         import executorch  # noqa: F401
         import torch
-        import transformers
     except ImportError as e:
         raise BackendUnavailableError("executorch", "executorch", str(e)) from None
     from infir_edge.models.vl import IMAGE_MEAN, IMAGE_STD, IMAGE_TOKEN
@@ -90,12 +90,7 @@ def write_vl(model, tokenizer, bundle: Path, quant: str, n_ctx: int, *, awq: boo
     report: dict = {"max_context_length": n_ctx, "max_seq_len": max_seq_len}
 
     # the LM alone, as a LlamaForCausalLM (what meta_checkpoint and the AWQ pass read)
-    text_config = copy.deepcopy(model.config.get_text_config())
-    text_config.vocab_size = int(model.lm_head.weight.shape[0])
-    lm = transformers.AutoModelForCausalLM.from_config(text_config)
-    lm.model.load_state_dict(model.model.language_model.state_dict())
-    lm.lm_head.load_state_dict(model.lm_head.state_dict())
-    lm.eval()
+    lm = split_vl_model(model)
     if quant == "8da4w":
         config = lm.config
         if config.hidden_size % GROUP_SIZE or config.intermediate_size % GROUP_SIZE:

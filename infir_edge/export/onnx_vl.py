@@ -38,6 +38,7 @@ from infir_edge.export.onnx import (
     _matmul_nbits,
     _untie_head,
 )
+from infir_edge.export.source import split_vl_model
 
 RECIPE = 1
 BUNDLE_FORMAT = "onnx"  # MODEL_FILE (the LM graph) is export/onnx.py's "model.onnx"
@@ -71,7 +72,6 @@ def write_vl(model, tokenizer, bundle: Path, quant: str, n_ctx: int, *, awq: boo
     try:
         import onnx
         import torch
-        import transformers
         from optimum.exporters.onnx import main_export
     except ImportError as e:
         raise BackendUnavailableError("onnxruntime", "onnx", str(e)) from None
@@ -88,13 +88,7 @@ def write_vl(model, tokenizer, bundle: Path, quant: str, n_ctx: int, *, awq: boo
     report: dict = {}
 
     # the LM alone, as a LlamaForCausalLM (what optimum exports)
-    text_config = copy.deepcopy(model.config.get_text_config())
-    text_config.vocab_size = int(model.lm_head.weight.shape[0])
-    lm = transformers.AutoModelForCausalLM.from_config(text_config)
-    lm.model.load_state_dict(model.model.language_model.state_dict())
-    lm.lm_head.load_state_dict(model.lm_head.state_dict())
-    lm.generation_config = copy.deepcopy(model.generation_config)
-    lm.eval()
+    lm = split_vl_model(model)
     if awq and quant in ("int8", "int4"):
         grid, activations = ((equalize.symmetric(8, 0), equalize.per_tensor_uint8) if quant == "int8"
                              else (equalize.symmetric(4, INT4_BLOCK_SIZE), None))

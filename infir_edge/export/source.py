@@ -11,6 +11,7 @@ takes any Llama (`ExportSource.model`, split off by `split_vl_model`), and its v
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass
@@ -52,9 +53,10 @@ def split_vl_model(vl_model):
     import torch
     from transformers import AutoModelForCausalLM
 
-    text_config = vl_model.config.get_text_config()
+    text_config = copy.deepcopy(vl_model.config.get_text_config())
     if text_config.model_type != "llama":
         raise ModelFormatError(f"export supports Llama language models, not {text_config.model_type}")
+    text_config.vocab_size = int(vl_model.lm_head.weight.shape[0])  # with `<image>`, whatever the config says
     with torch.device("meta"):  # a shell: its modules are replaced by the VL model's own
         lm = AutoModelForCausalLM.from_config(text_config, dtype=vl_model.dtype)
     lm.model = vl_model.model.language_model  # the same modules: no copy of the weights
