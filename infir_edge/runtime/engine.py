@@ -47,6 +47,7 @@ class Engine(ABC):
     # A backend that takes images sets these and implements `_prefill_images` and `_image_embeddings`.
     supports_images: bool = False
     image_tokens: int = 0  # context positions one image takes
+    image_token_id: int = -1  # the prompt token each image replaces
 
     # Set by every backend's __init__.
     n_ctx: int
@@ -86,6 +87,23 @@ class Engine(ABC):
     def _image_embeddings(self, image) -> np.ndarray:
         """What the vision encoder and projector make of one image: `[image_tokens, D]`."""
         raise NotImplementedError
+
+    def _spliced_prompt(self, prompt: str, images: list, embed, encode) -> list:
+        """For backends that feed the LM embeddings: the prompt's pieces in order, `embed(ids) -> [T, D]` for each
+        run of text tokens and `encode(k) -> [image_tokens, D]` in place of the `<image>` token of the k-th image."""
+        ids = self._tokenize(prompt, True)
+        marks = [i for i, token in enumerate(ids) if token == self.image_token_id]
+        if len(marks) != len(images):
+            raise InvalidRequestError(f"the prompt has {len(marks)} image tokens for {len(images)} images")
+        pieces, start = [], 0
+        for k, at in enumerate(marks):
+            if at > start:
+                pieces.append(embed(ids[start:at]))
+            pieces.append(encode(k))
+            start = at + 1
+        if start < len(ids):
+            pieces.append(embed(ids[start:]))
+        return pieces
 
     @abstractmethod
     def info(self) -> EngineInfo: ...

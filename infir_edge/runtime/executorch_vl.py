@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infir_edge.errors import BackendError, InvalidRequestError, ModelFormatError
+from infir_edge.errors import BackendError, ModelFormatError
 from infir_edge.models.bundle import MANIFEST, manifest_beside
 from infir_edge.models.images import normalize, resize_square
 from infir_edge.models.vl import IMAGE_MEAN, IMAGE_STD, IMAGE_TOKEN
@@ -149,18 +149,7 @@ class ExecuTorchVLEngine(ExecuTorchEngine):
         return self._evaluate_embeds(self._embed(token_ids))
 
     def _prefill_images(self, prompt: str, images: list) -> np.ndarray:
-        ids = self._tokenize(prompt, True)
-        marks = [i for i, token in enumerate(ids) if token == self.image_token_id]
-        if len(marks) != len(images):
-            raise InvalidRequestError(f"the prompt has {len(marks)} image tokens for {len(images)} images")
-        pieces, start = [], 0
-        for image, at in zip(images, marks, strict=True):
-            if at > start:
-                pieces.append(self._embed(ids[start:at]))
-            pieces.append(self._run_vision(image))
-            start = at + 1
-        if start < len(ids):
-            pieces.append(self._embed(ids[start:]))
+        pieces = self._spliced_prompt(prompt, images, self._embed, lambda k: self._run_vision(images[k]))
         self._position = 0  # as _prefill: the cache past the new prompt is never read
         return self._evaluate_embeds(self._torch.cat(pieces))  # [T + N * (image_tokens - 1), D]
 

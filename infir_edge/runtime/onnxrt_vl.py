@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infir_edge.errors import BackendError, InvalidRequestError, ModelFormatError
+from infir_edge.errors import BackendError, ModelFormatError
 from infir_edge.models.bundle import MANIFEST, manifest_beside
 from infir_edge.models.images import pixel_values
 from infir_edge.models.vl import IMAGE_MEAN, IMAGE_STD, IMAGE_TOKEN
@@ -140,16 +140,8 @@ class OnnxRuntimeVLEngine(OnnxRuntimeEngine):
         return self._evaluate_embeds(self._embed(token_ids))
 
     def _prefill_images(self, prompt: str, images: list) -> np.ndarray:
-        ids = self._tokenize(prompt, True)
-        marks = [i for i, token in enumerate(ids) if token == self.image_token_id]
-        if len(marks) != len(images):
-            raise InvalidRequestError(f"the prompt has {len(marks)} image tokens for {len(images)} images")
         features = self._run_vision(images) if images else None  # [N, image_tokens, D]
-        pieces, start = [], 0
-        for k, at in enumerate(marks):
-            pieces += [self._embed(ids[start:at]), features[k]]
-            start = at + 1
-        pieces.append(self._embed(ids[start:]))
+        pieces = self._spliced_prompt(prompt, images, self._embed, lambda k: features[k])
         self._past, self._length = self._empty_past(), 0
         return self._evaluate_embeds(np.concatenate(pieces))  # [T + N * (image_tokens - 1), D]
 
