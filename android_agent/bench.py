@@ -45,7 +45,7 @@ def run_bench(device: Device, settings: BenchSettings, out: Path, *, engine=None
     rows = []
     for name in tqdm(settings.tasks, desc=f"tasks ({settings.policy})", unit="task", disable=not progress):
         saved = done_dir / f"{name}-{settings.seed}.json"
-        if saved.exists():
+        if saved.exists() and not overwrite:
             rows.append(json.loads(saved.read_text()))
             continue
         result = run_task(device, name, seed=settings.seed, policy=settings.policy, engine=engine, config=config,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -47,6 +48,16 @@ def test_an_interrupted_bench_resumes_without_rerunning_finished_tasks(oracle_be
     monkeypatch.setattr(bench, "run_task", lambda *a, **k: pytest.fail("a finished task ran again"))
     assert main(["bench", "--policy", "oracle", "--out", str(oracle_bench)]) == 0
     assert "success rate: 100.0%" in capsys.readouterr().out
+
+
+def test_bench_with_overwrite_runs_finished_tasks_again(oracle_bench, tmp_path, monkeypatch):
+    from android_agent import bench
+
+    out = shutil.copytree(oracle_bench, tmp_path / "bench")
+    ran, run_task = [], bench.run_task
+    monkeypatch.setattr(bench, "run_task", lambda device, name, **k: ran.append(name) or run_task(device, name, **k))
+    assert main(["bench", "--policy", "oracle", "--tasks", "toggle_setting", "--out", str(out), "--overwrite"]) == 0
+    assert ran == ["toggle_setting"]
 
 
 def _model_bench(out, model) -> dict:
