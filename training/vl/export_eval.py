@@ -36,6 +36,7 @@ def export_and_score(recipe, out: Path, checkpoint: Path, echo) -> dict:
 def score_bundle(bundle: Path, out: Path, items: int, max_new_tokens: int) -> dict:
     """Grounding accuracy of the bundle on the first `items` held-out screens (answers kept in BUNDLE_eval.json)."""
     import infir_edge
+    from android_agent.vl_prompt import vl_messages
     from training.vl.gui_data import grounding_accuracy
     from training.vl.run import held_out
 
@@ -43,12 +44,11 @@ def score_bundle(bundle: Path, out: Path, items: int, max_new_tokens: int) -> di
     if path.is_file():
         return json.loads(path.read_text())
     examples = held_out(out, "grounding", items)
-    # an image part then a text part: the Engine renders "<image>\n" + prompt, as training did (batches.user_turn)
+    # the vl policy's conversation, which renders as training's (a test checks vl_messages against batches.user_turn)
     # one thread: on a busy 2-core machine llama.cpp's second thread spin-waits (decode 330 ms a token instead of 1)
     with infir_edge.load(bundle, threads=1) as engine:
-        answers = [engine.generate([{"role": "user", "content": [{"type": "image", "image": e.image},
-                                                                 {"type": "text", "text": e.prompt}]}],
-                                   max_new_tokens=max_new_tokens, temperature=0.0).text.strip()
+        answers = [engine.generate(vl_messages(e.image, e.prompt), max_new_tokens=max_new_tokens,
+                                   temperature=0.0).text.strip()
                    for e in examples]
     score = {"grounding_accuracy": grounding_accuracy(answers, examples), "items": len(examples),
              "answers": answers}

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from infir_edge.files import atomic_write_text
+from training.pretrain.errors import TrainingError
 
 
 def train_stage_process(out: Path, index: int, start: str) -> dict:
@@ -64,7 +65,10 @@ def _save(model, tokenizer, start: str, checkpoint: Path, runtime) -> None:
     full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
     if runtime.is_main:
         plain, _ = load_vl_checkpoint(start)
-        plain.load_state_dict(full, strict=False)  # the tied LM head may be missing from FSDP's dict
+        missing, unexpected = plain.load_state_dict(full, strict=False)  # FSDP's dict may omit the tied LM head
+        if unexpected or set(missing) - {"lm_head.weight"}:  # else the start model would be saved as trained
+            raise TrainingError(f"the gathered state dict does not fit the model: missing {sorted(missing)[:3]}, "
+                                f"unexpected {sorted(unexpected)[:3]}")
         plain.tie_weights()
         save_vl_checkpoint(plain, tokenizer, checkpoint, overwrite=True)
 

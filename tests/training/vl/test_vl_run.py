@@ -90,6 +90,8 @@ def test_a_stage_trains_in_two_processes_under_torchrun(run, tmp_path):
     import subprocess
     import sys
 
+    import torch
+
     from infir_edge.models.vl import load_vl_checkpoint
 
     out = tmp_path / "run"
@@ -100,8 +102,12 @@ def test_a_stage_trains_in_two_processes_under_torchrun(run, tmp_path):
     subprocess.run(command, check=True, capture_output=True, timeout=600)
     summary = json.loads((out / "stage1" / "train_summary.json").read_text())
     assert summary["steps"] == 2
-    model, _ = load_vl_checkpoint(out / "stage1" / "checkpoint")  # the full model, gathered from the shards
-    assert model.model.multi_modal_projector.linear_1.weight.shape[0] > 0
+    trained, _ = load_vl_checkpoint(out / "stage1" / "checkpoint")  # the full model, gathered from the shards
+    start, _ = load_vl_checkpoint(out / "model")
+    projector, before = trained.model.multi_modal_projector, start.model.multi_modal_projector
+    assert not torch.equal(projector.linear_1.weight, before.linear_1.weight)  # the trained shards, not the start
+    assert all(torch.equal(a, b) for a, b in zip(trained.model.vision_tower.parameters(),
+                                                 start.model.vision_tower.parameters(), strict=True))  # frozen
 
 
 def test_the_command_exits_2_on_a_bad_recipe(tmp_path, capsys):
