@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from benchmarks.corpora import wikipedia_text, word_problems
-from infir_edge.export.verify import log_softmax
+from infir_edge.export.parity import log_softmax
 from infir_edge.reasoning import extract_answer
 
 PERPLEXITY_WINDOWS = 6

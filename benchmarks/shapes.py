@@ -1,5 +1,6 @@
 """`infir-edge bench --shapes 135m,1b`: how close each backend comes to the memory-bandwidth roofline, and at
-how many threads, for the default model and for a random-init model of the InfiR size (Llama-3.2-1B's shape).
+how many threads, for the default model and for a random-init model of the InfiR size (the `infir-1b` preset:
+Llama-3.2-1B's shape with its Llama 3 RoPE scaling).
 
 Random weights decode exactly as fast as trained ones (the same bytes are read per token), so the 1B shape
 needs no download. Written to OUT/roofline.md (and roofline.json); never part of a default run.
@@ -19,13 +20,8 @@ from benchmarks.roofline import model_shape
 from infir_edge.errors import InfirEdgeError, InvalidRequestError
 from infir_edge.files import atomic_write_text
 
-# Llama-3.2-1B's published configuration; the tokenizer is SmolLM2's (its 49,152 tokens fill the first
-# rows of the 128,256-row embedding, which is all a decode-speed measurement needs)
-LLAMA_3_2_1B = {
-    "vocab_size": 128256, "hidden_size": 2048, "intermediate_size": 8192, "num_hidden_layers": 16,
-    "num_attention_heads": 32, "num_key_value_heads": 8, "max_position_embeddings": 4096, "rope_theta": 500000.0,
-    "rms_norm_eps": 1e-5, "tie_word_embeddings": True, "bos_token_id": 1, "eos_token_id": 2,
-}
+SHAPE_PRESET = "infir-1b"  # the tokenizer is SmolLM2's: its 49,152 tokens fill the first rows of the 128,256-row
+# embedding, which is all a decode-speed measurement needs
 SHAPES = ("135m", "1b")
 # one quantization per format, the one a phone would run
 SHAPE_QUANTS = {"gguf": ("q4_0",), "onnx": ("int4",), "executorch": ("8da4w",)}
@@ -37,7 +33,7 @@ def shape_model(name: str) -> str:
         return "default"
     from infir_edge.cache import cache_root
 
-    path = cache_root() / "shapes" / "llama-3.2-1b-random"
+    path = cache_root() / "shapes" / f"{SHAPE_PRESET}-random"
     if not (path / "config.json").is_file():
         _write_random_1b(path)
     return str(path)
@@ -47,15 +43,16 @@ def _write_random_1b(path: Path) -> None:
     import tempfile
 
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     from infir_edge.files import atomic_directory
     from infir_edge.models.convert import gguf_to_checkpoint
+    from infir_edge.models.infir import preset_config
 
     with atomic_directory(path, overwrite=True) as tmp, tempfile.TemporaryDirectory() as scratch:
         donor = gguf_to_checkpoint("default", Path(scratch) / "smollm2")  # for its tokenizer files
         torch.manual_seed(0)
-        LlamaForCausalLM(LlamaConfig(**LLAMA_3_2_1B)).save_pretrained(tmp)
+        LlamaForCausalLM(preset_config(SHAPE_PRESET, bos_token_id=1, eos_token_id=2)).save_pretrained(tmp)
         for file in donor.iterdir():
             if file.name.startswith(("tokenizer", "special_tokens", "chat_template")):
                 (tmp / file.name).write_bytes(file.read_bytes())

@@ -7,7 +7,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tiny_models import write_tiny_checkpoint, write_tiny_gguf, write_tiny_vl_checkpoint  # noqa: E402
+from tiny_models import (  # noqa: E402
+    write_tiny_checkpoint,
+    write_tiny_family_checkpoint,
+    write_tiny_gguf,
+    write_tiny_vl_checkpoint,
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -58,6 +63,20 @@ def tiny_gguf(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory, default_checkpoint) -> Path:
     return write_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "tiny-llama", default_checkpoint)
+
+
+@pytest.fixture(scope="session")
+def tiny_family_checkpoint(tmp_path_factory, default_checkpoint):
+    """family -> a tiny random-init checkpoint of that family (tiny_models.FAMILY_CONFIGS), made once a session."""
+    made: dict[str, Path] = {}
+
+    def make(family: str) -> Path:
+        if family not in made:
+            made[family] = write_tiny_family_checkpoint(tmp_path_factory.mktemp("family") / family,
+                                                        default_checkpoint, family)
+        return made[family]
+
+    return make
 
 
 @pytest.fixture(scope="session")

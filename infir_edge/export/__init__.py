@@ -3,7 +3,7 @@
     from infir_edge.export import export
     export("default", format="gguf", quant="q8_0", out="bundles/smollm2-q8_0")
 
-One module per format (`gguf.py`, `onnx.py`, `executorch.py`) behind `export()`; `verify.py` measures
+One module per format (`gguf.py`, `onnx.py`, `executorch.py`) behind `export()`; `parity.py` measures
 the bundle against its fp32 source, and the result is written into the bundle's manifest.
 
 An InfiR-VL checkpoint exports its language model through the format's module like any Llama, and its vision
@@ -80,7 +80,7 @@ def _engines(source, model_path: Path, n_ctx: int, threads: int | None):
 
 
 def _compare(reference, candidate, quant: str, with_vision: bool) -> dict:
-    from infir_edge.export.verify import compare, compare_vision
+    from infir_edge.export.parity import compare, compare_vision
 
     verification = compare(reference, candidate, quant).as_dict()
     if with_vision:
@@ -112,16 +112,18 @@ def export(
     export fails with `VerificationError` (and leaves nothing behind) unless `force`.
     """
     from infir_edge import __version__
-    from infir_edge.export.source import load_export_source
+    from infir_edge.export.source import load_export_source, source_config
+    from infir_edge.models.families import check_exportable, trained_context
 
     exporter = exporter_module(format)
     if quant not in exporter.QUANTS:
         raise InvalidRequestError(f"--quant for {format} must be one of {', '.join(exporter.QUANTS)}, got {quant!r}")
     check_output(out, overwrite=overwrite)
+    check_exportable(source_config(source), format)  # a family the format's toolchain lacks: refused before any work
     with _step(f"loading {source}"):
         src = load_export_source(source)
     vision_module = vision_writer(format) if src.is_vl else None
-    n_ctx_train = int(src.model.config.max_position_embeddings)
+    n_ctx_train = trained_context(src.model.config)
     default_context = min(n_ctx_train, getattr(exporter, "DEFAULT_CONTEXT", n_ctx_train))  # ExecuTorch: a phone's
     n_ctx = default_context if max_context is None else max_context
     if isinstance(n_ctx, bool) or not isinstance(n_ctx, int) or not 8 <= n_ctx <= n_ctx_train:
@@ -149,7 +151,7 @@ def export(
             source={"path": str(src.path), "format": src.format, "sha256": src.sha256},
             files=describe_files(tmp),
             export_settings={"format": format, "quant": quant, "max_context": max_context, "force": force,
-                             "recipe": exporter.RECIPE, "awq": awq},
+                             "recipe": exporter.RECIPE, "awq": awq, "family": src.family.name},
             export_report=report,
             vision=vision,
             sdk_version=__version__,

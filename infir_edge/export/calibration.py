@@ -1,4 +1,4 @@
-"""Calibration activations: what each Linear of a Llama model sees on ordinary text.
+"""Calibration activations: what each Linear of a decoder model sees on ordinary text.
 
 Low-bit exports use them to decide which input channels matter (equalize.py). The default corpus is the
 Python standard library's own source (code, docstrings and comments), which every installation has, so an
@@ -32,8 +32,8 @@ def calibration_texts() -> list[str]:
 class LayerInputs:
     """Samples of what one decoder layer's Linears read, `[N, width]` each."""
 
-    attention: object  # input of q/k/v_proj (after input_layernorm), [N, D]
-    mlp: object  # input of gate/up_proj (after post_attention_layernorm), [N, D]
+    attention: object  # input of q/k/v_proj or qkv_proj (after input_layernorm), [N, D]
+    mlp: object  # input of gate/up_proj or gate_up_proj (after post_attention_layernorm), [N, D]
     down: object  # input of down_proj (act(gate) * up), [N, F]
 
 
@@ -41,14 +41,19 @@ def capture_layer_inputs(model, tokenizer, texts: list[str] | None = None, seed:
     """Run `texts` through `model` and keep `SAMPLED_TOKENS` random token positions of each layer's inputs."""
     import torch
 
+    from infir_edge.models.families import family_of
+
+    family = family_of(model.config)
     texts = calibration_texts() if texts is None else texts
     per_text = -(-SAMPLED_TOKENS // max(len(texts), 1))
     generator = torch.Generator().manual_seed(seed)
     seen: dict[tuple[int, str], list] = {}
     hooks = []
     for i, layer in enumerate(model.model.layers):
-        for kind, module in (("attention", layer.self_attn.q_proj), ("mlp", layer.mlp.gate_proj),
-                             ("down", layer.mlp.down_proj)):
+        for kind, path in (("attention", family.attention_inputs[0]), ("mlp", family.mlp_inputs[0]),
+                           ("down", "mlp.down_proj")):
+            module = layer.get_submodule(path)
+
             def keep(_module, inputs, _output, key=(i, kind)):
                 rows = inputs[0].detach().reshape(-1, inputs[0].shape[-1])  # [T, width]
                 pick = torch.randperm(rows.shape[0], generator=generator)[:per_text]

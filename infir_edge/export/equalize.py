@@ -106,29 +106,47 @@ def _best_scales(x, weights: list, quantize_weight: Callable, quantize_activatio
 
 
 def equalize(model, layer_inputs: list, quantize_weight: Callable, quantize_activation: Callable | None = None) -> list:
-    """Fold AWQ scales into `model` in place; return the chosen alphas per layer (attention, mlp, down)."""
+    """Fold AWQ scales into `model` in place; return the chosen alphas per layer (attention, mlp, down).
+
+    Which norm feeds which Linears is the family's (models/families.py): Phi-3's fused qkv and gate_up take one
+    scale each, and its up rows are the second half of gate_up; Gemma's norm scales by 1 + weight."""
     import torch
 
+    from infir_edge.models.families import family_of
+
+    family = family_of(model.config)
     alphas = []
     with torch.no_grad():
         for layer, inputs in zip(model.model.layers, layer_inputs, strict=True):
-            attention, mlp = layer.self_attn, layer.mlp
-            qkv = (attention.q_proj, attention.k_proj, attention.v_proj)
-            s, a_attention = _best_scales(inputs.attention, [m.weight for m in qkv], quantize_weight,
+            attention = [layer.get_submodule(path) for path in family.attention_inputs]
+            s, a_attention = _best_scales(inputs.attention, [m.weight for m in attention], quantize_weight,
                                           quantize_activation)
-            layer.input_layernorm.weight.div_(s)
-            for m in qkv:
+            _divide_norm(layer.input_layernorm, s, family.norm_offset)
+            for m in attention:
                 m.weight.mul_(s)
-            s, a_mlp = _best_scales(inputs.mlp, [mlp.gate_proj.weight, mlp.up_proj.weight], quantize_weight,
-                                    quantize_activation)
-            layer.post_attention_layernorm.weight.div_(s)
-            mlp.gate_proj.weight.mul_(s)
-            mlp.up_proj.weight.mul_(s)
-            s, a_down = _best_scales(inputs.down, [mlp.down_proj.weight], quantize_weight, quantize_activation)
-            mlp.up_proj.weight.div_(s[:, None])
-            mlp.down_proj.weight.mul_(s)
+            mlp = [layer.get_submodule(path) for path in family.mlp_inputs]
+            s, a_mlp = _best_scales(inputs.mlp, [m.weight for m in mlp], quantize_weight, quantize_activation)
+            _divide_norm(layer.post_attention_layernorm, s, family.norm_offset)
+            for m in mlp:
+                m.weight.mul_(s)
+            down = layer.mlp.down_proj
+            s, a_down = _best_scales(inputs.down, [down.weight], quantize_weight, quantize_activation)
+            _up_rows(layer, family).div_(s[:, None])
+            down.weight.mul_(s)
             alphas.append([a_attention, a_mlp, a_down])
     return alphas
+
+
+def _divide_norm(norm, s, offset: float) -> None:
+    """Make the norm's output `s` times smaller; a norm that scales by (offset + weight) keeps its offset."""
+    norm.weight.copy_((norm.weight + offset) / s - offset)
+
+
+def _up_rows(layer, family):
+    """The weight rows whose outputs multiply into down_proj's input (`[F, D]`, a view)."""
+    path, rows = family.up_rows
+    weight = layer.get_submodule(path).weight
+    return weight[weight.shape[0] // 2:] if rows == "second_half" else weight
 
 
 def equalized_source(source, quantize_weight: Callable, quantize_activation: Callable | None = None):

@@ -20,6 +20,7 @@ from pathlib import Path
 from infir_edge.errors import BackendUnavailableError, ModelFormatError
 from infir_edge.models.bundle import sha256_of
 from infir_edge.models.convert import PROVENANCE_FILE
+from infir_edge.models.families import family_of
 from infir_edge.models.sources import resolve_model
 
 _GENERATION_MARKERS = re.compile(r"\{%-?\s*(?:end)?generation\s*-?%\}")
@@ -46,16 +47,20 @@ class ExportSource:
     def is_vl(self) -> bool:
         return self.vl_model is not None
 
+    @property
+    def family(self):
+        return family_of(self.model.config)
+
 
 def split_vl_model(vl_model):
-    """The language model of a `LlavaForConditionalGeneration` as a `LlamaForCausalLM` that shares its weights
-    (the embedding keeps the `<image>` row): what a text exporter writes for an InfiR-VL source."""
+    """The language model of a `LlavaForConditionalGeneration` as a causal LM that shares its weights
+    (the embedding keeps the `<image>` row): what a text exporter writes for an InfiR-VL source.
+    (The LM can be of any family export takes.)"""
     import torch
     from transformers import AutoModelForCausalLM
 
     text_config = copy.deepcopy(vl_model.config.get_text_config())
-    if text_config.model_type != "llama":
-        raise ModelFormatError(f"export supports Llama language models, not {text_config.model_type}")
+    family_of(text_config)
     text_config.vocab_size = int(vl_model.lm_head.weight.shape[0])  # with `<image>`, whatever the config says
     with torch.device("meta"):  # a shell: its modules are replaced by the VL model's own
         lm = AutoModelForCausalLM.from_config(text_config, dtype=vl_model.dtype)
@@ -67,16 +72,19 @@ def split_vl_model(vl_model):
 
 def guess_tokenizer_pre(tokenizer, checkpoint: Path | None) -> str:
     """llama.cpp picks its pre-tokenizer regex by name; a wrong one tokenizes digits and spaces differently
-    (which export verification then catches). Our own checkpoints record it; otherwise known vocabularies."""
+    (which export verification then catches). Our own checkpoints record it; otherwise known vocabularies, told
+    apart by their special tokens (the names are llama.cpp's, as its converter picks them for these models)."""
     if checkpoint is not None and (checkpoint / PROVENANCE_FILE).is_file():
         pre = json.loads((checkpoint / PROVENANCE_FILE).read_text()).get("tokenizer_pre")
         if pre:
             return pre
     vocab = tokenizer.get_vocab()
-    if "<|begin_of_text|>" in vocab:
+    if "<|begin_of_text|>" in vocab:  # Llama 3.x
         return "llama-bpe"
-    if "<|im_start|>" in vocab and "<jupyter_code>" in vocab:
+    if "<|im_start|>" in vocab and "<jupyter_code>" in vocab:  # SmolLM / SmolLM2
         return "smollm"
+    if "<|im_start|>" in vocab and "<|endoftext|>" in vocab and len(vocab) >= 151643:  # Qwen 1.5, 2, 2.5, 3
+        return "qwen2"
     return "default"
 
 
@@ -89,6 +97,29 @@ def _load_vl_source(path: Path) -> ExportSource:
     lm = split_vl_model(vl_model)
     return ExportSource(path, "checkpoint", sha256_of(path), lm, tokenizer, guess_tokenizer_pre(tokenizer, path),
                         vl_model=vl_model)
+
+
+def source_config(source: str | Path):
+    """The transformers config of an export source, read without its weights (export's refusals come first)."""
+    from infir_edge.models.vl import is_vl_checkpoint
+
+    resolved = resolve_model(source)
+    if resolved.format not in ("gguf", "checkpoint"):
+        raise ModelFormatError(f"{resolved.path}: export starts from a checkpoint or a GGUF, not {resolved.format}")
+    try:
+        from transformers import AutoConfig
+    except ImportError as e:
+        raise BackendUnavailableError("torch", "torch", str(e)) from None
+    where = {"pretrained_model_name_or_path": str(resolved.path)}
+    if resolved.format == "gguf":
+        where = {"pretrained_model_name_or_path": str(resolved.path.parent), "gguf_file": resolved.path.name}
+    try:
+        config = AutoConfig.from_pretrained(**where)
+    except Exception as e:  # JSON, GGUF and unknown-architecture errors have no common base
+        raise ModelFormatError(f"{resolved.path}: transformers could not read the model's config: {e}") from None
+    if resolved.format == "checkpoint" and is_vl_checkpoint(resolved.path):
+        return config.get_text_config()
+    return config
 
 
 def load_export_source(source: str | Path) -> ExportSource:
@@ -124,6 +155,4 @@ def load_export_source(source: str | Path) -> ExportSource:
     else:
         pre = guess_tokenizer_pre(tokenizer, resolved.path)
     tokenizer.chat_template = strip_generation_markers(tokenizer.chat_template)
-    if model.config.model_type != "llama":
-        raise ModelFormatError(f"{resolved.path}: export supports Llama models, not {model.config.model_type}")
     return ExportSource(resolved.path, resolved.format, sha256_of(resolved.path), model, tokenizer, pre)

@@ -1,13 +1,15 @@
 import pytest
 
-from benchmarks.shapes import LLAMA_3_2_1B, _markdown, write_roofline_report
+from benchmarks.shapes import SHAPE_PRESET, _markdown, write_roofline_report
 from infir_edge.errors import InvalidRequestError
+from infir_edge.models.infir import PRESETS
 
 
-def test_the_1b_shape_is_llama_3_2_1b():
-    shape = (LLAMA_3_2_1B["num_hidden_layers"], LLAMA_3_2_1B["hidden_size"], LLAMA_3_2_1B["num_key_value_heads"],
-             LLAMA_3_2_1B["vocab_size"])
+def test_the_1b_shape_is_the_infir_preset_with_its_rope_scaling():
+    preset = PRESETS[SHAPE_PRESET]
+    shape = (preset["num_hidden_layers"], preset["hidden_size"], preset["num_key_value_heads"], preset["vocab_size"])
     assert shape == (16, 2048, 8, 128256)
+    assert preset["rope_scaling"]["rope_type"] == "llama3"
 
 
 def test_an_unknown_shape_is_refused(tmp_path):

@@ -12,7 +12,7 @@ from plain_runtimes import executorch_forward_logits, executorch_runner_text, on
 
 import infir_edge
 from infir_edge.export import export, verify
-from infir_edge.export.verify import FLOORS
+from infir_edge.export.parity import FLOORS
 
 pytestmark = pytest.mark.slow
 PROMPT = "The capital of France is"

@@ -11,7 +11,7 @@ import torch
 
 from infir_edge.export import equalize
 from infir_edge.export.calibration import calibration_texts, capture_layer_inputs
-from infir_edge.export.verify import PROMPTS
+from infir_edge.export.parity import PROMPTS
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +82,19 @@ def test_grids_match_gguf_py(name):
     reference = gguf.quants.dequantize(gguf.quants.quantize(w, qtype), qtype).reshape(w.shape)
     ours = getattr(equalize, name.lower())(torch.from_numpy(w)).numpy()
     assert np.abs(ours - reference).max() < 0.02 * np.abs(w).max()  # gguf-py stores scales in fp16
+
+
+@pytest.mark.parametrize("family", ["mistral", "qwen2", "qwen3", "phi3", "gemma"])
+def test_every_family_keeps_its_function_when_equalized(tiny_family_checkpoint, family):
+    # Phi-3's fused qkv/gate_up take one scale each and its up rows are gate_up's second half; Gemma's norm
+    # scales by 1 + weight: a wrong pairing changes the function in float
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = tiny_family_checkpoint(family)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+    ids = AutoTokenizer.from_pretrained(path)(PROMPTS[1])["input_ids"]
+    before = _logits(model, ids)
+    inputs = capture_layer_inputs(model, AutoTokenizer.from_pretrained(path), calibration_texts()[:2])
+    alphas = equalize.equalize(model, inputs, equalize.symmetric(4, 32))
+    assert any(a > 0 for layer in alphas for a in layer)  # something was scaled
+    assert torch.allclose(_logits(model, ids), before, atol=1e-4)

@@ -102,9 +102,9 @@ def test_existing_bundle_needs_overwrite(exported, tiny_checkpoint):
 
 
 def test_below_the_floor_fails_and_leaves_nothing(tiny_checkpoint, tmp_path, monkeypatch):
-    import infir_edge.export.verify as verify
+    import infir_edge.export.parity as parity
 
-    monkeypatch.setitem(verify.FLOORS, "q8_0", 1.01)  # a floor no export can reach
+    monkeypatch.setitem(parity.FLOORS, "q8_0", 1.01)  # a floor no export can reach
     with pytest.raises(VerificationError, match="floor"):
         export(tiny_checkpoint, format="gguf", quant="q8_0", out=tmp_path / "b", max_context=256)
     assert not (tmp_path / "b").exists()

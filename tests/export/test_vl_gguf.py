@@ -16,7 +16,7 @@ import pytest
 import infir_edge
 from infir_edge.errors import ModelFormatError
 from infir_edge.export.mmproj import write_mmproj
-from infir_edge.export.verify import synthetic_images
+from infir_edge.export.parity import synthetic_images
 from infir_edge.models.gguf_header import read_gguf_header
 
 THREADS = 1  # llama.cpp's threads spin: on a shared 2-core machine one thread is the fast choice

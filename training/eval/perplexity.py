@@ -42,7 +42,7 @@ def windows(engine, config: PerplexityConfig) -> list[dict]:
 
 def token_nll(logits: np.ndarray, ids: list[int]) -> np.ndarray:
     """-log p(ids[t+1] | ids[:t+1]) for t in [0, T-1), from the logits `[T, V]` (the export check's log-softmax)."""
-    from infir_edge.export.verify import log_softmax
+    from infir_edge.export.parity import log_softmax
 
     targets = np.asarray(ids[1:])
     return -log_softmax(np.asarray(logits)[:-1])[np.arange(len(targets)), targets]

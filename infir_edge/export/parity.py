@@ -27,6 +27,26 @@ PROMPTS = (
     "The mitochondria is the powerhouse of the cell. It produces energy in the form of",
     "In 1969, Neil Armstrong became the first person to walk on the Moon. The mission was",
     "<|im_start|>user\nWrite a haiku about the sea.<|im_end|>\n<|im_start|>assistant\n",
+    # past 256 tokens: RoPE scaling (Llama 3's, linear) changes the rotary frequencies with distance, so an export
+    # that drops or misreads it parts from the reference on long prompts first
+    "A lighthouse is a tower, building, or other structure designed to emit light from a system of lamps and "
+    "lenses and to serve as a navigational aid for maritime pilots at sea or on inland waterways. Lighthouses mark "
+    "dangerous coastlines, hazardous shoals, reefs, rocks, and safe entries to harbors; they also assist in aerial "
+    "navigation. Once widely used, the number of operational lighthouses has declined due to the expense of "
+    "maintenance and the use of satellite navigation systems. Before the development of clearly defined ports, "
+    "mariners were guided by fires built on hilltops. Since elevating the fire would improve the visibility, "
+    "placing the fire on a platform became a practice that led to the development of the lighthouse. In "
+    "antiquity, the lighthouse functioned more as an entrance marker to ports than as a warning signal for reefs "
+    "and promontories, unlike many modern lighthouses. The most famous lighthouse structure from antiquity was "
+    "the Pharos of Alexandria, Egypt, which collapsed following a series of earthquakes between 956 and 1323. "
+    "The intact Tower of Hercules at A Coruna, Spain gives insight into ancient lighthouse construction; other "
+    "evidence about lighthouses exists in depictions on coins and mosaics, of which many represent the "
+    "lighthouse at Ostia. Coins from Alexandria, Ostia, and Laodicea in Syria also exist. The modern era of "
+    "lighthouses began at the turn of the 18th century, as the number of lighthouses being constructed increased "
+    "significantly due to much higher levels of transatlantic commerce. Advances in structural engineering and "
+    "new and efficient lighting equipment allowed for the creation of larger and more powerful lighthouses, "
+    "including ones exposed to the sea. The function of lighthouses was gradually changed from indicating ports "
+    "to providing a visible warning against shipping hazards, such as rocks or reefs. The keeper of the light",
 )
 TOKENIZER_STRINGS = (
     "1234567890 3.14159 -42 1,000,000 2024-11-25",
@@ -84,14 +104,16 @@ def compare(reference, candidate, quant: str) -> Verification:
     """Measure `candidate` (an Engine on the bundle) against `reference` (an Engine on the fp32 source)."""
     same_tokens = [reference.tokenize(s) == candidate.tokenize(s) for s in TOKENIZER_STRINGS]
     agreements, kls, shared = [], [], []
+    n_ctx = min(reference.n_ctx, candidate.n_ctx)
     for prompt in PROMPTS:
-        ids = reference.tokenize(prompt)[: candidate.n_ctx]
-        ref_logits = reference.teacher_forced_logits(ids)
-        cand_logits = candidate.teacher_forced_logits(ids)[:, : ref_logits.shape[1]]
+        ids = reference.tokenize(prompt)  # a prompt longer than a small context is cut to fit it
+        ref_logits = reference.teacher_forced_logits(ids[:n_ctx])
+        cand_logits = candidate.teacher_forced_logits(ids[:n_ctx])[:, : ref_logits.shape[1]]
         agreements.append(ref_logits.argmax(-1) == cand_logits.argmax(-1))
         kls.append(_kl(ref_logits, cand_logits))
-        ref_greedy = reference.generate(prompt, max_new_tokens=GREEDY_TOKENS).token_ids
-        cand_greedy = candidate.generate(prompt, max_new_tokens=GREEDY_TOKENS).token_ids
+        greedy_prompt = ids[: n_ctx - GREEDY_TOKENS]
+        ref_greedy = reference.generate(greedy_prompt, max_new_tokens=GREEDY_TOKENS).token_ids
+        cand_greedy = candidate.generate(greedy_prompt, max_new_tokens=GREEDY_TOKENS).token_ids
         shared.append(_shared_prefix(ref_greedy, cand_greedy))
     top1 = float(np.mean(np.concatenate(agreements)))
     floor = FLOORS.get(quant, 0.75)
