@@ -11,8 +11,8 @@ The program has the three methods that runner calls, by the names in its `consta
 - `token_embedding(tokens [1, T] int64) -> [1, T, D]`: the LM's embedding table.
 - `text_decoder(embeddings [1, T, D], input_pos [1] int64) -> logits [1, V]`: the LM over embeddings with its KV
   cache in mutable buffers, the last position's logits. This is the model `export/executorch.py` gets from
-  export_llm (executorch's Llama definition, Meta's Q/K layout, the custom SDPA and KV-cache ops, the same
-  torchao quantization of the Linears, lowered to XNNPACK), fed embeddings instead of tokens.
+  export_llm (executorch's Llama definition set up for the LM's family, the custom SDPA and KV-cache ops, the
+  same torchao quantization of the Linears, lowered to XNNPACK), fed embeddings instead of tokens.
 
 and the constant methods the runner reads (`get_max_seq_len`, which it requires, `get_max_context_len`,
 `use_kv_cache`, `enable_dynamic_shape`, `use_sdpa_with_kv_cache`, `get_eos_ids`, ...) plus `get_bos_id` and
@@ -24,20 +24,10 @@ at least `image_tokens`.
 from __future__ import annotations
 
 import copy
-import json
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from infir_edge.errors import BackendError, BackendUnavailableError, InvalidRequestError
-from infir_edge.export import equalize
-from infir_edge.export.executorch import (
-    GROUP_SIZE,
-    TOKENIZER_FILES,
-    meta_checkpoint,
-    quantized_checkpoint,
-    runner_tokenizer_json,
-)
+from infir_edge.errors import BackendError, InvalidRequestError
+from infir_edge.export.executorch import eos_ids, lm_checkpoint, require_executorch, write_tokenizer_files
 from infir_edge.export.source import split_vl_model
 
 RECIPE = 1
@@ -52,12 +42,6 @@ MAX_SEQ_LEN = 512  # the token dimension's bound (less one), as export/executorc
 IMAGE_INPUT = "uint8 RGB [1, 3, S, S], resized to S x S; normalized inside the program"
 
 
-@dataclass
-class _LMSource:  # what equalize.equalized_source reads of an export source
-    model: object
-    tokenizer: object
-
-
 def write_vl(model, tokenizer, bundle: Path, quant: str, n_ctx: int, *, awq: bool = True) -> dict:
     """Export the LLaVA `model` and its `tokenizer` (with `<image>`) into the directory `bundle`: `model.pte`
     (the three methods and the metadata), `tokenizer.json` as ExecuTorch's C++ tokenizer loads it, the HF
@@ -67,11 +51,7 @@ def write_vl(model, tokenizer, bundle: Path, quant: str, n_ctx: int, *, awq: boo
     image_token, plus the method names and the image input), `image_tokens`, `max_seq_len`, `methods`,
     `metadata` (the constant methods), `files` and the LM's quantization details as `export/executorch.py`
     reports them."""
-    try:
-        import executorch  # noqa: F401
-        import torch
-    except ImportError as e:
-        raise BackendUnavailableError("executorch", "executorch", str(e)) from None
+    torch = require_executorch()
     from infir_edge.models.vl import IMAGE_MEAN, IMAGE_STD, IMAGE_TOKEN
 
     if quant not in QUANTS:
@@ -87,29 +67,9 @@ def write_vl(model, tokenizer, bundle: Path, quant: str, n_ctx: int, *, awq: boo
     if n_ctx <= image_tokens:
         raise InvalidRequestError(f"a context of {n_ctx} tokens cannot hold one image ({image_tokens} tokens)")
     max_seq_len = min(n_ctx, max(MAX_SEQ_LEN, image_tokens + 1))
-    report: dict = {"max_context_length": n_ctx, "max_seq_len": max_seq_len}
-
-    # the LM alone, as a LlamaForCausalLM (what meta_checkpoint and the AWQ pass read)
-    lm = split_vl_model(model)
-    if quant == "8da4w":
-        config = lm.config
-        if config.hidden_size % GROUP_SIZE or config.intermediate_size % GROUP_SIZE:
-            raise BackendError(f"8da4w needs Linear widths that are multiples of {GROUP_SIZE}; this model's are "
-                               f"{config.hidden_size} and {config.intermediate_size}")
-        report["group_size"] = GROUP_SIZE
-        if awq:
-            equalized, report["equalization"] = equalize.equalized_source(
-                _LMSource(lm, tokenizer), equalize.symmetric(4, GROUP_SIZE), equalize.per_token_int8)
-            lm = equalized.model
-    meta, params = meta_checkpoint(lm)
-    if quant != "fp32":
-        meta, report["quantized_linears"] = quantized_checkpoint(meta, params, quant)
-        report["output_head"] = "8da8w"
-
-    eos = model.generation_config.eos_token_id
-    eos = {eos} if isinstance(eos, int) else set(eos or [])
-    if tokenizer.eos_token_id is not None:
-        eos.add(tokenizer.eos_token_id)
+    # the LM alone, as a causal LM of its family (what lm_checkpoint and its AWQ pass read)
+    meta, params, quantization = lm_checkpoint(split_vl_model(model), tokenizer, quant, awq=awq)
+    report: dict = {"max_context_length": n_ctx, "max_seq_len": max_seq_len, **quantization}
     metadata = {
         "get_max_seq_len": max_seq_len,
         "get_max_context_len": n_ctx,
@@ -119,7 +79,7 @@ def write_vl(model, tokenizer, bundle: Path, quant: str, n_ctx: int, *, awq: boo
         "use_sdpa_with_kv_cache": True,
         "enable_dynamic_shape": True,
         "get_bos_id": tokenizer.bos_token_id or 0,
-        "get_eos_ids": sorted(eos),
+        "get_eos_ids": eos_ids(model, tokenizer),
     }
     decoder, embedding = _text_decoder(meta, params, max_seq_len, n_ctx)
     vision = _vision_encoder(model, IMAGE_MEAN, IMAGE_STD).eval()
@@ -130,12 +90,7 @@ def write_vl(model, tokenizer, bundle: Path, quant: str, n_ctx: int, *, awq: boo
     with open(bundle / MODEL_FILE, "wb") as f:
         program.write_to_file(f)
 
-    (bundle / "tokenizer.json").write_text(json.dumps(runner_tokenizer_json(tokenizer), ensure_ascii=False))
-    with tempfile.TemporaryDirectory() as saved:
-        tokenizer.save_pretrained(saved)
-        for name in TOKENIZER_FILES:
-            if (Path(saved) / name).is_file():
-                (bundle / name).write_bytes((Path(saved) / name).read_bytes())
+    write_tokenizer_files(tokenizer, bundle)
     model.generation_config.to_json_file(bundle / "generation_config.json")
 
     report.update(

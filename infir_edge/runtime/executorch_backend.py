@@ -121,7 +121,8 @@ class ExecuTorchEngine(HFTokenizerBackend, Engine):
             path=str(self.path),
             format="pte",
             quantization=manifest.get("quantization", "unknown"),
-            architecture="llama",
+            # the program is ExecuTorch's Llama definition set up for the family the bundle was exported from
+            architecture=manifest.get("export_settings", {}).get("family", "llama"),
             n_params=manifest.get("export_report", {}).get("n_params", 0),
             n_ctx=self.n_ctx,
             n_ctx_train=self.n_ctx_train,
