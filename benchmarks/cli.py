@@ -29,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-auto", dest="auto", action="store_false", help="skip the backend='auto' probe")
     p.add_argument("--shapes", type=_list, default=None,
                    help="instead of the matrix, write OUT/roofline.md for these model shapes, e.g. 135m,1b")
+    p.add_argument("--families", type=_list, default=None,
+                   help="instead of the matrix, write OUT/families.md: these model families (e.g. llama,qwen3,gemma) "
+                        "through --formats at full precision, verified")
     p.add_argument("--compare", nargs=2, metavar=("A/results.json", "B/results.json"),
                    help="print the ratios B / A between two runs and exit")
 
@@ -46,6 +49,11 @@ def run(args) -> int:
                                      prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens,
                                      formats=args.formats, quants=args.quants, overwrite=args.overwrite)
         print(f"wrote {path}")
+        return 0
+    if args.families:
+        from benchmarks.families import write_families_report
+
+        print(f"wrote {write_families_report(args.families, args.out, formats=args.formats, overwrite=args.overwrite)}")
         return 0
     from benchmarks.bench import BenchSettings, run_bench
     from benchmarks.report import summary_table

@@ -67,7 +67,7 @@ def tiny_checkpoint(tmp_path_factory, default_checkpoint) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_family_checkpoint(tmp_path_factory, default_checkpoint):
-    """family -> a tiny random-init checkpoint of that family (tiny_models.FAMILY_CONFIGS), made once a session."""
+    """family -> a tiny random-init checkpoint of that family (benchmarks.families.FAMILY_CONFIGS), made once a session."""
     made: dict[str, Path] = {}
 
     def make(family: str) -> Path:

@@ -114,58 +114,12 @@ def write_tiny_checkpoint(path: Path, tokenizer_dir: Path, *, seed: int = 0) -> 
     return path
 
 
-# family -> (transformers config class, its family-specific fields); every one is 2 layers of width 64, 4 heads
-# over 2 KV heads, the default model's 49,152-token vocabulary
-FAMILY_CONFIGS = {
-    "llama": ("LlamaConfig", {"tie_word_embeddings": True}),
-    "mistral": ("MistralConfig", {"tie_word_embeddings": False, "sliding_window": None}),
-    "qwen2": ("Qwen2Config", {"tie_word_embeddings": True}),  # q/k/v biases
-    "qwen3": ("Qwen3Config", {"tie_word_embeddings": True, "head_dim": 32}),  # q/k norms; head_dim != 64 / 4
-    "phi3": ("Phi3Config", {"tie_word_embeddings": False, "pad_token_id": 2}),  # fused qkv and gate_up
-    # norm offset, embedding scale, GELU, head_dim 32 != 64 / 4
-    "gemma": ("GemmaConfig", {"head_dim": 32, "hidden_activation": "gelu_pytorch_tanh", "pad_token_id": 2}),
-}
+def write_tiny_family_checkpoint(path: Path, tokenizer_dir: Path, family: str, **options) -> Path:
+    """A 2-layer random-init checkpoint of `family` (benchmarks.families: random norms and biases, q/k sharpened
+    by `sharpen`, optional `rope_scaling`) with the tokenizer files of `tokenizer_dir`."""
+    from benchmarks.families import write_family_checkpoint
 
-
-def write_tiny_family_checkpoint(path: Path, tokenizer_dir: Path, family: str, *, seed: int = 0,
-                                 rope_scaling: dict | None = None, rope_theta: float = 10000.0,
-                                 max_position_embeddings: int = 512, sharpen: float = 1.0) -> Path:
-    """A 2-layer random-init checkpoint of `family` with the tokenizer files of `tokenizer_dir`.
-
-    Norm weights and biases are drawn at random too (initialised to ones or zeros, a dropped norm offset or bias
-    would go unnoticed), and `sharpen` multiplies the q/k projections: random-init attention is nearly uniform,
-    so position (RoPE) mistakes show only when attention is sharpened."""
-    import torch
-    import transformers
-
-    class_name, fields = FAMILY_CONFIGS[family]
-    config = getattr(transformers, class_name)(
-        vocab_size=49152, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=max_position_embeddings, rope_theta=rope_theta,
-        rope_scaling=rope_scaling, bos_token_id=1, eos_token_id=2, **fields)
-    torch.manual_seed(seed)
-    model = transformers.AutoModelForCausalLM.from_config(config)
-    with torch.no_grad():
-        for name, tensor in model.named_parameters():
-            if name.endswith("norm.weight"):
-                tensor.copy_((1.0 - family_offset(family)) + 0.3 * torch.randn_like(tensor))
-            elif name.endswith(".bias"):
-                tensor.copy_(0.1 * torch.randn_like(tensor))
-            elif sharpen != 1.0 and any(k in name for k in ("q_proj.weight", "k_proj.weight")):
-                tensor.mul_(sharpen)
-            elif sharpen != 1.0 and "qkv_proj.weight" in name:
-                head_dim = config.hidden_size // config.num_attention_heads
-                tensor[: (config.num_attention_heads + config.num_key_value_heads) * head_dim].mul_(sharpen)
-    model.save_pretrained(path)
-    for name in TOKENIZER_FILES:
-        if (tokenizer_dir / name).exists():
-            shutil.copy(tokenizer_dir / name, path / name)
-    return path
-
-
-def family_offset(family: str) -> float:
-    """Gemma's norms scale by 1 + weight: its neutral weight is 0, everyone else's 1."""
-    return 1.0 if family == "gemma" else 0.0
+    return write_family_checkpoint(path, tokenizer_dir, family, **options)
 
 
 def write_tiny_vl_checkpoint(path: Path, text_checkpoint: Path, *, seed: int = 0) -> Path:
