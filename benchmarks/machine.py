@@ -12,7 +12,7 @@ import psutil
 from infir_edge.runtime.resources import cpu_model
 
 PACKAGES = ("infir-edge", "llama-cpp-python", "onnxruntime", "executorch", "torch", "torchao", "transformers",
-            "optimum-onnx", "numpy")
+            "onnxruntime-genai", "numpy")
 
 
 def last_level_cache_bytes() -> int | None:

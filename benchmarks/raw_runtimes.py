@@ -1,7 +1,7 @@
 """The runtimes on their own, with no SDK code: the baseline the SDK's overhead is measured against.
 
 Each runs the same file greedily the way a user of that runtime alone would: llama-cpp-python's own
-`Llama.generate` loop (eval + its C sampler), a plain onnxruntime session fed its own KV-cache outputs,
+`Llama.generate` loop (eval + its C sampler), onnxruntime-genai's own greedy `og.Generator` loop,
 and ExecuTorch's C++ `TextLLMRunner`. Each returns the figures `Timings` gives for the SDK, with the same
 definitions: time to first token from the call, decode = (tokens - 1) / (last token - first token).
 """
@@ -60,43 +60,40 @@ class LlamaCppRaw:
         self.llm.close()
 
 
-class OnnxRuntimeRaw:
-    name = "onnxruntime"
+class OnnxGenaiRaw:
+    name = "onnxruntime-genai"
 
     def __init__(self, model_file: Path, *, threads: int, n_ctx: int) -> None:
-        import onnxruntime
+        import json
 
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        self.session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
-        inputs = [i for i in self.session.get_inputs() if i.name.startswith("past_key_values.")]
-        self.past = [(i.name, int(i.shape[1]), int(i.shape[3])) for i in inputs]  # [B, H_kv, T, D]
-        self.outputs = ["logits"] + [name.replace("past_key_values.", "present.") for name, _, _ in self.past]
+        import onnxruntime_genai as og
 
-    def _step(self, ids: list[int], past: list[np.ndarray], length: int):
-        n = len(ids)
-        feed = {"input_ids": np.array([ids], dtype=np.int64),
-                "attention_mask": np.ones((1, length + n), dtype=np.int64),
-                "position_ids": np.arange(length, length + n, dtype=np.int64)[None]}
-        feed.update((name, value) for (name, _, _), value in zip(self.past, past, strict=True))
-        logits, *present = self.session.run(self.outputs, feed)
-        return int(np.argmax(logits[0, -1])), present
+        config = og.Config(str(model_file.parent))  # the bundle's genai_config.json names the model file
+        config.overlay(json.dumps({"model": {"decoder": {"session_options": {"intra_op_num_threads": threads}}}}))
+        self.model = og.Model(config)
+        self.n_ctx = n_ctx
 
     def run(self, prompt_ids: list[int], new_tokens: int, prompt_text: str) -> RawRun:
+        import onnxruntime_genai as og
+
         clock = time.perf_counter
         start = clock()
-        past = [np.zeros((1, heads, 0, dim), dtype=np.float32) for _, heads, dim in self.past]
-        token, past = self._step(prompt_ids, past, 0)
-        first = last = clock()
-        length = len(prompt_ids)
-        for _ in range(new_tokens - 1):
-            token, past = self._step([token], past, length)
-            length += 1
+        params = og.GeneratorParams(self.model)
+        length = min(self.n_ctx, len(prompt_ids) + new_tokens)
+        params.set_search_options(do_sample=False, max_length=length, min_length=length)  # no early EOS
+        generator = og.Generator(self.model, params)
+        generator.append_tokens(np.asarray(prompt_ids, dtype=np.int32))
+        generator.generate_next_token()  # greedy, by its own search, from the prompt's logits
+        first = clock()
+        count = 1
+        while count < new_tokens and not generator.is_done():
+            generator.generate_next_token()
+            count += 1
         last = clock()
-        return RawRun(len(prompt_ids), new_tokens, first - start, last - first)
+        return RawRun(len(prompt_ids), count, first - start, last - first)
 
     def close(self) -> None:
-        self.session = None
+        self.model = None
 
 
 class TextLLMRunnerRaw:
@@ -128,4 +125,4 @@ class TextLLMRunnerRaw:
         self.runner = None
 
 
-RAW_RUNTIMES = {"llamacpp": LlamaCppRaw, "onnxruntime": OnnxRuntimeRaw, "executorch": TextLLMRunnerRaw}
+RAW_RUNTIMES = {"llamacpp": LlamaCppRaw, "onnxruntime": OnnxGenaiRaw, "executorch": TextLLMRunnerRaw}

@@ -34,14 +34,28 @@ def executorch_forward_logits(bundle: Path, token_ids: list[int]) -> np.ndarray:
     return np.stack(rows)  # [T, V]
 
 
+def onnxruntime_genai_greedy(bundle: Path, prompt_ids: list[int], max_new_tokens: int) -> list[int]:
+    """Greedy token ids after `prompt_ids` from onnxruntime-genai's own Python API: og.Model and og.Generator."""
+    import onnxruntime_genai as og
+
+    model = og.Model(str(bundle))
+    params = og.GeneratorParams(model)
+    length = len(prompt_ids) + max_new_tokens
+    params.set_search_options(do_sample=False, max_length=length, min_length=length)
+    generator = og.Generator(model, params)
+    generator.append_tokens(np.asarray(prompt_ids, dtype=np.int32))
+    while not generator.is_done():
+        generator.generate_next_token()
+    return [int(t) for t in generator.get_sequence(0)[len(prompt_ids):]]
+
+
 def onnxruntime_logits(model_file: Path, token_ids: list[int]) -> np.ndarray:
-    """Prefill `token_ids` in a plain onnxruntime session, feeding empty `past_key_values`."""
+    """Prefill `token_ids` in a plain onnxruntime session, feeding empty `past_key_values` `[1, H_kv, 0, D]`."""
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(model_file))
     n = len(token_ids)
-    feed = {"input_ids": np.array([token_ids]), "attention_mask": np.ones((1, n), dtype=np.int64),
-            "position_ids": np.arange(n)[None]}
+    feed = {"input_ids": np.array([token_ids]), "attention_mask": np.ones((1, n), dtype=np.int64)}
     for spec in session.get_inputs():
         if spec.name.startswith("past_key_values."):
             feed[spec.name] = np.zeros((1, spec.shape[1], 0, spec.shape[3]), dtype=np.float32)

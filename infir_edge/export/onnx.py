@@ -1,19 +1,25 @@
-"""Checkpoint -> ONNX with a KV cache, through optimum-onnx, then quantized with onnxruntime's tools.
+"""Checkpoint -> ONNX through onnxruntime-genai's model builder, quantized with onnxruntime's MatMulNBits.
 
-optimum writes `model.onnx` with `past_key_values.*` inputs and `present.*` outputs plus the tokenizer
-and config files, which is what both onnxruntime and `ORTModelForCausalLM` load. int8 is onnxruntime's
-dynamic quantization; int4 its `MatMulNBitsQuantizer` (block size recorded) computing in int8
-(`accuracy_level=4`: MLAS's VNNI/AVX-512 kernels instead of dequantizing to fp32 every step).
+The builder (`python -m onnxruntime_genai.models.builder`) knows each family's graph (it picks a builder from
+`config.architectures[0]`) and emits fused ops: GroupQueryAttention with the rotary embedding inside,
+SkipSimplifiedLayerNormalization, packed q/k/v MatMuls, and MatMulNBits at int4. Beside `model.onnx` (+ its
+external `model.onnx.data`) it writes `genai_config.json` and the tokenizer files, which is what the plain
+onnxruntime-genai API (`og.Model(bundle)`) and the SDK's backend (runtime/onnxrt.py) load.
 
-A tied LM head exports as a MatMul against a Transpose of the embedding, which no quantizer touches, so a
-quantized export unties it first: the head, read at every token, is the largest weight of a small model
-(SmolLM2-135M: 113 MB in fp32 against 50 MB for all of its 4-bit layers).
+Quantization keeps the SDK's names: int4 is the builder's MatMulNBits (block 32, `accuracy_level` 4: MLAS's
+int8-activation kernels, as llama.cpp's q4_0) with the LM head at 8 bits, the layer whose 4-bit rounding costs the
+most agreement; int8 is 8-bit MatMulNBits on every MatMul of the fp32 graph (blockwise, so the MLP
+down-projections' activation outliers that defeat a per-tensor int8 scale cost nothing). Both scale the weights
+with AWQ first (equalize.py), against the grid the quantizer uses.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -21,101 +27,156 @@ from pathlib import Path
 from infir_edge.errors import BackendError, BackendUnavailableError
 from infir_edge.export import equalize
 
-RECIPE = 3  # 2: untied 8-bit head, int8-compute MatMulNBits; 3: no copy of a GGUF source as tokenizer.model
+RECIPE = 4  # 3: optimum's graph; 4: onnxruntime-genai's builder, int8 as 8-bit MatMulNBits
 QUANTS = ("fp32", "int8", "int4")
-INT4_BLOCK_SIZE = 32
-INT4_ACCURACY_LEVEL = 4  # MatMulNBits computes with int8 activations (per block), as llama.cpp's q4_0 does
-HEAD_BITS = 8  # the untied head of an int4 export: 4 bits there cost the most agreement of any layer
-HEAD_MATMUL = "/lm_head/MatMul"
-FLOAT_MATMULS = ("mlp/down_proj",)
+BLOCK_SIZE = 32
+ACCURACY_LEVEL = 4  # MatMulNBits computes with int8 activations (per block)
+HEAD_BITS = 8  # the LM head of an int4 export: 4 bits there cost the most agreement of any layer
+HEAD_MATMUL = "/lm_head/MatMul"  # the builder's name for the LM head
+DOWN_MATMUL = "/model/layers.{}/mlp/down_proj/MatMul"  # the builder's name for layer i's MLP down-projection
+EIGHT_BIT_DOWN = False  # int4: keep the MLP down-projections at HEAD_BITS too
+INT4_OPTIONS: dict = {}  # further builder --extra_options for int4
 MODEL_FILE = "model.onnx"
+DATA_FILE = f"{MODEL_FILE}.data"
+GENAI_CONFIG = "genai_config.json"
 BUNDLE_FORMAT = "onnx"
+# the builder's precision for each quant: int8 starts from its fp32 graph
+BUILDER_PRECISION = {"fp32": "fp32", "int8": "fp32", "int4": "int4"}
+# what the builder's output folder holds besides the graph that a bundle keeps (its tokenizer and chat template)
+BUILDER_FILES = (GENAI_CONFIG, "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                 "chat_template.jinja")
+# from the staged checkpoint: the runtime reads the model type and generation EOS ids there
+CHECKPOINT_FILES = ("config.json", "generation_config.json")
 
 
 def write(source, bundle: Path, quant: str, n_ctx: int, *, awq: bool = True) -> dict:
     """Export `source` into the directory `bundle` (model, tokenizer and config files); return a report."""
-    try:
-        import onnx
-        from optimum.exporters.onnx import main_export
-    except ImportError as e:
-        raise BackendUnavailableError("onnxruntime", "onnx", str(e)) from None
-    report: dict = {}
-    if awq and quant in ("int8", "int4"):
-        grid, activations = ((equalize.symmetric(8, 0), equalize.per_tensor_uint8) if quant == "int8"
-                             else (equalize.symmetric(4, INT4_BLOCK_SIZE), None))
-        source, report["equalization"] = equalize.equalized_source(source, grid, activations)
+    model, report = awq_model(source.model, source.tokenizer, quant) if awq else (source.model, {})
     with tempfile.TemporaryDirectory(dir=bundle.parent, prefix=".onnx-staging-") as staging:
         staging = Path(staging)
-        checkpoint, exported = staging / "checkpoint", staging / "onnx"
-        source.model.save_pretrained(checkpoint)
-        source.tokenizer.save_pretrained(checkpoint)
-        config = json.loads((checkpoint / "config.json").read_text())
-        config["max_position_embeddings"] = n_ctx  # the bundle's context length, as runtimes read it
-        if quant != "fp32" and config.get("tie_word_embeddings"):
-            _untie_head(checkpoint)
-            config["tie_word_embeddings"] = False
-            report["untied_head"] = True
-        (checkpoint / "config.json").write_text(json.dumps(config, indent=2))
-        try:
-            main_export(str(checkpoint), output=str(exported), task="text-generation-with-past", device="cpu")
-        except Exception as e:  # torch.onnx and optimum raise many kinds
-            raise BackendError(f"optimum could not export the model to ONNX: {e}") from None
-        for item in exported.iterdir():
-            if item.name.startswith("model.onnx"):
-                continue  # the graph and its external data: written below, quantized or not
-            if item.name == "tokenizer.model" and (exported / "tokenizer.json").is_file():
-                continue  # runtimes read tokenizer.json; from a GGUF source this "vocab file" is the whole GGUF
-            shutil.copy(item, bundle / item.name)
-        if quant == "fp32":
-            model = onnx.load(str(exported / MODEL_FILE))
-        elif quant == "int8":
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            # the MLP down-projections read activations with outliers (LLM.int8(), Dettmers et al. 2022)
-            # that one per-tensor int8 scale cannot hold, even after AWQ scaling: on SmolLM2-135M quantizing
-            # them too costs top-1 agreement 0.939 -> 0.825, so they stay in float
-            graph = onnx.load(str(exported / MODEL_FILE), load_external_data=False).graph
-            keep_float = [
-                n.name for n in graph.node if n.op_type == "MatMul" and any(p in n.name for p in FLOAT_MATMULS)
-            ]
-            quantize_dynamic(str(exported / MODEL_FILE), str(staging / "int8.onnx"), weight_type=QuantType.QInt8,
-                             per_channel=True, nodes_to_exclude=keep_float)
-            model = onnx.load(str(staging / "int8.onnx"))
-            report["kept_in_float"] = len(keep_float)
-        else:
-            model = onnx.load(str(exported / MODEL_FILE))
-            head = [n.name for n in model.graph.node if n.name == HEAD_MATMUL and n.op_type == "MatMul"]
-            model = _matmul_nbits(model, 4, exclude=head)
-            if head:
-                model = _matmul_nbits(model, HEAD_BITS, include=head)
-            report.update(block_size=INT4_BLOCK_SIZE, accuracy_level=INT4_ACCURACY_LEVEL,
-                          head_bits=HEAD_BITS if head else None)
-        report["op_types"] = dict(Counter(node.op_type for node in model.graph.node
-                                          if node.op_type in ("MatMul", "MatMulInteger", "MatMulNBits",
-                                                              "DynamicQuantizeLinear", "Gather")))
-        large = model.ByteSize() > 1_800_000_000  # protobuf's 2 GB limit: keep weights beside the graph
-        onnx.save_model(model, str(bundle / MODEL_FILE), save_as_external_data=large,
-                        location=f"{MODEL_FILE}.data" if large else None)
+        checkpoint = stage_checkpoint(model, source.tokenizer, staging / "checkpoint", n_ctx)
+        report.update(build(checkpoint, bundle, quant, staging))
     return report
 
 
-def _matmul_nbits(model, bits: int, *, exclude=(), include=None):
+def awq_model(model, tokenizer, quant: str) -> tuple[object, dict]:
+    """`model` with AWQ scales folded in for `quant`'s weight grid (a copy), and the report; fp32 as it is."""
+    from dataclasses import dataclass
+
+    if quant == "fp32":
+        return model, {}
+
+    @dataclass
+    class _Source:  # what equalize.equalized_source reads of an export source
+        model: object
+        tokenizer: object
+
+    grid = equalize.symmetric(8 if quant == "int8" else 4, BLOCK_SIZE)
+    equalized, equalization = equalize.equalized_source(_Source(model, tokenizer), grid)
+    return equalized.model, {"equalization": equalization}
+
+
+def stage_checkpoint(model, tokenizer, folder: Path, n_ctx: int) -> Path:
+    """Save `model` (fp32) and `tokenizer` as the local Hugging Face folder the builder reads, its config set to
+    the bundle's context and to what the builder reads of the RoPE scaling."""
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    (folder / "tokenizer.model").unlink(missing_ok=True)  # from a GGUF source this "vocab file" is the whole GGUF
+    path = folder / "config.json"
+    config = json.loads(path.read_text())
+    config["max_position_embeddings"] = n_ctx  # the builder's context_length: rotary caches, KV buffers
+    scaling = config.get("rope_scaling") or {}
+    rope = scaling.get("rope_type") or scaling.get("type")
+    if rope == "llama3":
+        # the builder reads the original context as a top-level key only (Llama 3's wavelength thresholds)
+        config["original_max_position_embeddings"] = scaling["original_max_position_embeddings"]
+    elif rope == "linear":
+        config["rope_position_scale"] = 1.0 / scaling["factor"]  # its switch for interpolated positions
+    elif "original_max_position_embeddings" in config:
+        # Phi-3 without scaling: a context other than the original one would select the builder's LongRoPE model
+        config["original_max_position_embeddings"] = n_ctx
+    path.write_text(json.dumps(config, indent=2))
+    return folder
+
+
+def build(checkpoint: Path, bundle: Path, quant: str, staging: Path, extra_options: dict | None = None) -> dict:
+    """Run the builder on `checkpoint`, quantize for `quant`, and write the graph, its genai_config.json and the
+    tokenizer files into `bundle`; return the report (quantization details and the graph's op counts)."""
+    try:
+        import onnx
+    except ImportError as e:
+        raise BackendUnavailableError("onnxruntime", "onnx", str(e)) from None
+    built = staging / "built"
+    options = {"int4_block_size": BLOCK_SIZE, "int4_accuracy_level": ACCURACY_LEVEL, **(extra_options or {})}
+    eight_bit = eight_bit_matmuls(checkpoint)
+    if quant == "int4":
+        options.update(INT4_OPTIONS)
+        options["int4_nodes_to_exclude"] = ",".join(eight_bit)  # quantized to HEAD_BITS below
+        # a tied head shared as a 4-bit GatherBlockQuantized embedding would read the head it leaves out
+        options["shared_embeddings"] = "false"
+    run_builder(checkpoint, built, BUILDER_PRECISION[quant], staging / "cache", options)
+    for name in BUILDER_FILES:
+        if (built / name).is_file():
+            shutil.copy(built / name, bundle / name)
+    for name in CHECKPOINT_FILES:
+        if (checkpoint / name).is_file():
+            shutil.copy(checkpoint / name, bundle / name)
+    report: dict = {"builder": f"onnxruntime-genai {_genai_version()}"}
+    if quant == "fp32":
+        for name in (MODEL_FILE, DATA_FILE):
+            shutil.move(built / name, bundle / name)
+        model = onnx.load(str(bundle / MODEL_FILE), load_external_data=False)
+    else:
+        model = onnx.load(str(built / MODEL_FILE))
+        if quant == "int8":
+            model = matmul_nbits(model, 8)
+            report.update(bits=8, block_size=BLOCK_SIZE, accuracy_level=ACCURACY_LEVEL)
+        else:
+            kept = [n.name for n in model.graph.node if n.name in eight_bit and n.op_type == "MatMul"]
+            if kept:
+                model = matmul_nbits(model, HEAD_BITS, include=kept)
+            report.update(block_size=BLOCK_SIZE, accuracy_level=ACCURACY_LEVEL,
+                          head_bits=HEAD_BITS if HEAD_MATMUL in kept else None, eight_bit_matmuls=len(kept))
+        onnx.save_model(model, str(bundle / MODEL_FILE), save_as_external_data=True, location=DATA_FILE,
+                        size_threshold=0)
+    report["op_types"] = dict(Counter(n.op_type for n in model.graph.node if n.op_type in (
+        "MatMul", "MatMulNBits", "GroupQueryAttention", "Gather", "GatherBlockQuantized")))
+    return report
+
+
+def eight_bit_matmuls(checkpoint: Path) -> list[str]:
+    """The builder's MatMuls that an int4 export quantizes at HEAD_BITS: the LM head (and the down-projections)."""
+    layers = json.loads((checkpoint / "config.json").read_text())["num_hidden_layers"]
+    return [HEAD_MATMUL, *(DOWN_MATMUL.format(i) for i in range(layers) if EIGHT_BIT_DOWN)]
+
+
+def run_builder(checkpoint: Path, out: Path, precision: str, cache: Path, options: dict) -> None:
+    """`python -m onnxruntime_genai.models.builder` on the local folder, offline, in its own process (it prints
+    much and holds a second copy of the weights while it runs)."""
+    extra = ["hf_token=false", "hf_remote=false", *(f"{k}={v}" for k, v in options.items())]
+    command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(checkpoint), "-o", str(out),
+               "-p", precision, "-e", "cpu", "-c", str(cache), "--extra_options", *extra]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0 or not (out / MODEL_FILE).is_file():
+        if "No module named onnxruntime_genai" in done.stderr:
+            raise BackendUnavailableError("onnxruntime", "onnx", "onnxruntime-genai is not installed")
+        tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        raise BackendError(f"onnxruntime-genai's model builder could not export the model: {tail[0]}")
+
+
+def matmul_nbits(model, bits: int, *, include=None):
+    """MatMulNBits at `bits` (symmetric, BLOCK_SIZE, ACCURACY_LEVEL) on the float MatMuls of `model` (or those
+    named in `include`)."""
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
-    quantizer = MatMulNBitsQuantizer(model, bits=bits, block_size=INT4_BLOCK_SIZE, is_symmetric=True,
-                                     accuracy_level=INT4_ACCURACY_LEVEL, nodes_to_exclude=list(exclude),
-                                     nodes_to_include=include)
+    quantizer = MatMulNBitsQuantizer(model, bits=bits, block_size=BLOCK_SIZE, is_symmetric=True,
+                                     accuracy_level=ACCURACY_LEVEL, nodes_to_include=include)
     quantizer.process()
     return quantizer.model.model
 
 
-def _untie_head(checkpoint: Path) -> None:
-    """Give the saved checkpoint its own `lm_head.weight`, a copy of the embedding (the same function)."""
-    from safetensors.torch import load_file, save_file
+def _genai_version() -> str:
+    from importlib.metadata import version
 
-    files = sorted(checkpoint.glob("*.safetensors"))
-    if len(files) != 1:  # save_pretrained shards only past 5 GB; a model that large is not one file here
-        raise BackendError(f"cannot untie the LM head of a checkpoint in {len(files)} safetensors files")
-    state = load_file(files[0])
-    state["lm_head.weight"] = state["model.embed_tokens.weight"].clone()
-    save_file(state, files[0], metadata={"format": "pt"})
+    return version("onnxruntime-genai")

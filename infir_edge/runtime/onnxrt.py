@@ -1,9 +1,12 @@
-"""The onnxruntime backend: an optimum-exported decoder with explicit KV-cache inputs and outputs.
+"""The onnxruntime backend: a bundle from onnxruntime-genai's model builder, run through onnxruntime-genai.
 
-The model file takes `input_ids`, `attention_mask`, `position_ids` and `past_key_values.{i}.key|value`
-`[B, H_kv, T_past, D]`, and returns `logits` and `present.{i}.key|value`; the presents of one step are
-the pasts of the next. The tokenizer files and `config.json` sit beside the model file, as optimum
-writes them (and as `ORTModelForCausalLM` reads them).
+The builder's graph (export/onnx.py) takes `input_ids`, `attention_mask` and `past_key_values.{i}.key|value`
+and keeps its KV cache in GroupQueryAttention's shared buffers, which `og.Generator` owns: `append_tokens` runs
+the graph on new tokens, `get_logits` gives the last position's logits, `get_output("logits")` every position's
+of the last run, `rewind_to(0)` empties the cache. The Generator never samples here; the SDK's sampler decides
+every token. (The same graph through a plain onnxruntime session, feeding the pasts back as numpy arrays,
+decoded no faster and needs the cache copied every step.) `genai_config.json` beside the model file gives the
+shapes and context; the tokenizer files are read with transformers, as on the other backends.
 """
 
 from __future__ import annotations
@@ -19,14 +22,29 @@ from infir_edge.runtime.engine import Engine, EngineInfo
 from infir_edge.runtime.hf_tokenizer import HFTokenizerBackend
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
+GENAI_CONFIG = "genai_config.json"
 
-def _import_onnxruntime():
+
+def import_genai():
     try:
-        import onnxruntime
+        import onnxruntime_genai
         from transformers import AutoTokenizer
     except ImportError as e:
         raise BackendUnavailableError("onnxruntime", "onnx", str(e)) from None
-    return onnxruntime, AutoTokenizer
+    return onnxruntime_genai, AutoTokenizer
+
+
+def read_genai_config(path: Path) -> dict:
+    """The `model` section of the genai_config.json beside the model file `path`; ModelFormatError if the file
+    is missing, unreadable or names another model file."""
+    try:
+        model = json.loads((path.parent / GENAI_CONFIG).read_text())["model"]
+        filename = model["decoder"]["filename"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelFormatError(f"{path}: no usable {GENAI_CONFIG} beside the model ({e})") from None
+    if filename != path.name:
+        raise ModelFormatError(f"{path}: its {GENAI_CONFIG} describes {filename}, not this file")
+    return model
 
 
 class OnnxRuntimeEngine(HFTokenizerBackend, Engine):
@@ -34,74 +52,55 @@ class OnnxRuntimeEngine(HFTokenizerBackend, Engine):
 
     def __init__(self, path: str | Path, *, n_ctx: int | None = None, threads: int | None = None) -> None:
         super().__init__()
-        ort, AutoTokenizer = _import_onnxruntime()
+        og, AutoTokenizer = import_genai()
         self.path = Path(path)
         folder = self.path.parent
         self.threads = resolve_threads(threads)
+        genai = read_genai_config(self.path)
+        decoder = genai["decoder"]
         try:
-            self.config = json.loads((folder / "config.json").read_text())
+            config_file = folder / "config.json"
+            self.config = json.loads(config_file.read_text()) if config_file.is_file() else {}
             self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
-            options = ort.SessionOptions()  # onnxruntime's defaults (all graph optimizations, spinning workers)
-            options.intra_op_num_threads = self.threads
-            self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        except Exception as e:  # protobuf, tokenizer and JSON errors have no common base
-            raise ModelFormatError(f"{self.path}: onnxruntime could not load the model: {e}") from None
-        inputs = {i.name: i for i in self._session.get_inputs()}
-        self._past_names = sorted((n for n in inputs if n.startswith("past_key_values.")), key=_layer_order)
-        if "input_ids" not in inputs or not self._past_names:
-            raise ModelFormatError(f"{self.path}: not a decoder with a KV cache (no past_key_values inputs)")
-        self._uses_positions = "position_ids" in inputs
-        shape = inputs[self._past_names[0]].shape  # [B, H_kv, T_past, D]
-        self._kv_heads, self._head_dim = int(shape[1]), int(shape[3])
-        self._present_names = [n.replace("past_key_values.", "present.") for n in self._past_names]
-        self._output_names = ["logits", *self._present_names]
-
-        self.n_ctx_train = int(self.config.get("max_position_embeddings", 2048))
-        kv_bytes_per_token = len(self._past_names) * self._kv_heads * self._head_dim * 4
+            config = og.Config(str(folder))
+            config.overlay(json.dumps({"model": {"decoder": {"session_options": {
+                "intra_op_num_threads": self.threads}}}}))
+            self._model = og.Model(config)
+        except Exception as e:  # onnxruntime-genai, protobuf, tokenizer and JSON errors have no common base
+            raise ModelFormatError(f"{self.path}: onnxruntime-genai could not load the model: {e}") from None
+        self.n_ctx_train = int(genai["context_length"])
+        kv_bytes_per_token = 2 * int(decoder["num_hidden_layers"]) * int(decoder["num_key_value_heads"]) * int(
+            decoder["head_size"]) * 4
         self.n_ctx = resolve_context_length(n_ctx, self.n_ctx_train, kv_bytes_per_token)
-        self.n_vocab = int(self.config["vocab_size"])
+        self.n_vocab = int(genai["vocab_size"])
         generation = folder / "generation_config.json"
         generation_eos = json.loads(generation.read_text()).get("eos_token_id") if generation.is_file() else None
-        self._adopt_tokenizer(self.tokenizer, generation_eos)
-        self._past: list[np.ndarray] = []
-        self._length = 0
+        self._adopt_tokenizer(self.tokenizer, generation_eos if generation_eos is not None else genai.get(
+            "eos_token_id"))
+        params = og.GeneratorParams(self._model)
+        params.set_search_options(max_length=self.n_ctx)  # the KV buffers GroupQueryAttention shares
+        self._generator = og.Generator(self._model, params)
 
     # ---- backend primitives ------------------------------------------------------------------------
-    def _evaluate(self, token_ids: list[int]) -> np.ndarray:
-        n = len(token_ids)
-        feed = {
-            "input_ids": np.array([token_ids], dtype=np.int64),  # [1, T]
-            "attention_mask": np.ones((1, self._length + n), dtype=np.int64),  # [1, T_past + T]
-        }
-        if self._uses_positions:
-            feed["position_ids"] = np.arange(self._length, self._length + n, dtype=np.int64)[None]
-        feed.update(zip(self._past_names, self._past, strict=True))
+    def _append(self, token_ids: list[int], *, fresh: bool) -> None:
         try:
-            logits, *presents = self._session.run(self._output_names, feed)
-        except Exception as e:  # onnxruntime raises its own Fail/InvalidArgument types
-            raise BackendError(f"onnxruntime failed to evaluate {n} tokens: {e}") from None
-        self._past, self._length = presents, self._length + n
-        return logits[0, -1]  # [V]
+            if fresh and self._generator.token_count():
+                self._generator.rewind_to(0)
+            self._generator.append_tokens(np.asarray(token_ids, dtype=np.int32))
+        except Exception as e:  # onnxruntime-genai raises RuntimeError with its message
+            raise BackendError(f"onnxruntime-genai failed to evaluate {len(token_ids)} tokens: {e}") from None
 
     def _prefill(self, token_ids: list[int]) -> np.ndarray:
-        empty = np.zeros((1, self._kv_heads, 0, self._head_dim), dtype=np.float32)  # [B, H_kv, 0, D]
-        self._past, self._length = [empty] * len(self._past_names), 0
-        return self._evaluate(token_ids)
+        self._append(token_ids, fresh=True)
+        return self._generator.get_logits()[0, -1]  # [V]
 
     def _decode(self, token_id: int) -> np.ndarray:
-        return self._evaluate([token_id])
+        self._append([token_id], fresh=False)
+        return self._generator.get_logits()[0, -1]  # [V]
 
     def _teacher_forced(self, token_ids: list[int]) -> np.ndarray:
-        # one pass from an empty cache gives the logits of every position
-        empty = np.zeros((1, self._kv_heads, 0, self._head_dim), dtype=np.float32)
-        feed = {
-            "input_ids": np.array([token_ids], dtype=np.int64),  # [1, T]
-            "attention_mask": np.ones((1, len(token_ids)), dtype=np.int64),
-        }
-        if self._uses_positions:
-            feed["position_ids"] = np.arange(len(token_ids), dtype=np.int64)[None]
-        feed.update((name, empty) for name in self._past_names)
-        return self._session.run(["logits"], feed)[0][0].astype(np.float32)  # [T, V]
+        self._append(token_ids, fresh=True)
+        return np.asarray(self._generator.get_output("logits")[0], dtype=np.float32)  # [T, V]
 
     def info(self) -> EngineInfo:
         # a bundle's manifest knows the quantization and the source's parameter count; a bare file does not
@@ -121,13 +120,8 @@ class OnnxRuntimeEngine(HFTokenizerBackend, Engine):
         )
 
     def _free(self) -> None:
-        self._session = None
-        self._past = []
-
-
-def _layer_order(name: str) -> tuple[int, str]:
-    _, layer, kind = name.split(".")  # past_key_values.{i}.key|value
-    return int(layer), kind
+        self._generator = None
+        self._model = None
 
 
 def _count_float_parameters(path: Path) -> int:

@@ -1,37 +1,37 @@
 """The onnxruntime backend for InfiR-VL bundles: `vision.onnx` for images, the LM over embeddings.
 
-The bundle `export/onnx_vl.py` writes: the LM graph (the manifest's model file) takes `inputs_embeds`
-`[B, T, D]`, `attention_mask`, `position_ids`, `num_logits_to_keep` and `past_key_values.{i}.key|value`, and
-returns `logits [B, K, V]` (the last K positions) and `present.{i}.key|value`; token embeddings are rows of
-`embed_tokens.npy` (int8 rows times `embed_scales.npy` in a quantized bundle). A prompt's `<image>` token
-becomes `image_tokens` positions holding what `vision.onnx` makes of the image, as in `TorchVLEngine`;
-text-only prompts run as on `OnnxRuntimeEngine`.
+The bundle `export/onnx_vl.py` writes: the LM graph (the manifest's model file, from onnxruntime-genai's model
+builder) takes `inputs_embeds` `[B, T, D]`, `attention_mask` and `past_key_values.{i}.key|value`, and returns
+`logits [B, T, V]` and `present.{i}.key|value` (genai_config.json beside it names them and gives the shapes); it
+runs in a plain onnxruntime session, the presents of one step fed back as the pasts of the next (onnxruntime-genai's
+Generator takes token ids, not embeddings). Token embeddings are rows of `embed_tokens.npy` (int8 rows times
+`embed_scales.npy` in a quantized bundle). A prompt's `<image>` token becomes `image_tokens` positions holding what
+`vision.onnx` makes of the image, as in `TorchVLEngine`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 
-from infir_edge.errors import BackendError, ModelFormatError
+from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
 from infir_edge.models.bundle import MANIFEST, manifest_beside
 from infir_edge.models.images import pixel_values
 from infir_edge.models.vl import IMAGE_MEAN, IMAGE_STD, IMAGE_TOKEN
 from infir_edge.runtime.engine import Engine, EngineInfo
-from infir_edge.runtime.onnxrt import OnnxRuntimeEngine, _import_onnxruntime, _layer_order
+from infir_edge.runtime.hf_tokenizer import HFTokenizerBackend
+from infir_edge.runtime.onnxrt import read_genai_config
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 EMBEDS_INPUT = "inputs_embeds"  # the names export/onnx_vl.py gives (not imported: the runtime needs no exporter)
-LOGITS_TO_KEEP_INPUT = "num_logits_to_keep"
 PIXELS_INPUT = "pixel_values"
 EMBED_FILE = "embed_tokens.npy"
 EMBED_SCALES_FILE = "embed_scales.npy"
 
 
-class OnnxRuntimeVLEngine(OnnxRuntimeEngine):
+class OnnxRuntimeVLEngine(HFTokenizerBackend, Engine):
     backend_name = "onnxruntime"
     supports_images = True
 
@@ -39,8 +39,12 @@ class OnnxRuntimeVLEngine(OnnxRuntimeEngine):
                  vision: dict | None = None) -> None:
         """`path`: the LM graph of a VL bundle (or the bundle directory); `vision`: the manifest's `vision`
         entry (read from the bundle's manifest when not given)."""
-        Engine.__init__(self)
-        ort, AutoTokenizer = _import_onnxruntime()
+        super().__init__()
+        try:
+            import onnxruntime as ort
+            from transformers import AutoTokenizer
+        except ImportError as e:
+            raise BackendUnavailableError("onnxruntime", "onnx", str(e)) from None
         path = Path(path)
         if path.is_dir():  # a bundle directory: its manifest names the LM graph
             path = path / manifest_beside(path / MANIFEST).get("model_file", "model.onnx")
@@ -51,6 +55,8 @@ class OnnxRuntimeVLEngine(OnnxRuntimeEngine):
         if not vision:
             raise ModelFormatError(f"{folder}: not a VL bundle (its {MANIFEST} has no 'vision' entry)")
         self.vision = dict(vision)
+        genai = read_genai_config(path)
+        decoder = genai["decoder"]
         try:
             self.config = json.loads((folder / "config.json").read_text())
             self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -64,22 +70,20 @@ class OnnxRuntimeVLEngine(OnnxRuntimeEngine):
             scales = self.vision.get("embed_scales_file") or (EMBED_SCALES_FILE if self._table.dtype == np.int8
                                                               else None)
             self._scales = np.load(folder / scales) if scales else None  # [V]
+            layers = range(int(decoder["num_hidden_layers"]))
+            names = decoder["inputs"], decoder["outputs"]
+            self._past_names = [names[0][kind] % i for i in layers for kind in ("past_key_names", "past_value_names")]
+            self._output_names = [names[1]["logits"], *(names[1][kind] % i for i in layers
+                                                        for kind in ("present_key_names", "present_value_names"))]
         except Exception as e:  # protobuf, tokenizer, numpy and JSON errors have no common base
             raise ModelFormatError(f"{path}: onnxruntime could not load the VL model: {e}") from None
-        inputs = {i.name: i for i in self._session.get_inputs()}
-        self._past_names = sorted((n for n in inputs if n.startswith("past_key_values.")), key=_layer_order)
-        if EMBEDS_INPUT not in inputs or not self._past_names:
-            raise ModelFormatError(f"{path}: not an LM over {EMBEDS_INPUT} with a KV cache")
-        self._uses_positions = "position_ids" in inputs
-        self._keeps_logits = LOGITS_TO_KEEP_INPUT in inputs
-        shape = inputs[self._past_names[0]].shape  # [B, H_kv, T_past, D]
-        self._kv_heads, self._head_dim = int(shape[1]), int(shape[3])
-        self._present_names = [n.replace("past_key_values.", "present.") for n in self._past_names]
-        self._output_names = ["logits", *self._present_names]
-        self.n_ctx_train = int(self.config.get("max_position_embeddings", 2048))
+        if EMBEDS_INPUT not in {i.name for i in self._session.get_inputs()}:
+            raise ModelFormatError(f"{path}: not an LM over {EMBEDS_INPUT}")
+        self._kv_heads, self._head_dim = int(decoder["num_key_value_heads"]), int(decoder["head_size"])
+        self.n_ctx_train = int(genai["context_length"])
         kv_bytes_per_token = len(self._past_names) * self._kv_heads * self._head_dim * 4
         self.n_ctx = resolve_context_length(n_ctx, self.n_ctx_train, kv_bytes_per_token)
-        self.n_vocab = int(self.config["vocab_size"])
+        self.n_vocab = int(genai["vocab_size"])
         if self._table.shape[0] < self.n_vocab:
             raise ModelFormatError(f"{folder}: {self._table.shape[0]} embedding rows for {self.n_vocab} tokens")
         generation = folder / "generation_config.json"
@@ -111,23 +115,20 @@ class OnnxRuntimeVLEngine(OnnxRuntimeEngine):
         return self._run_vision([image])[0]  # [image_tokens, D]
 
     # ---- backend primitives ------------------------------------------------------------------------
-    def _feed(self, embeds: np.ndarray, past: list[np.ndarray], past_length: int, keep: int) -> dict:
+    def _feed(self, embeds: np.ndarray, past: list[np.ndarray], past_length: int) -> dict:
         n = embeds.shape[0]
         feed = {
             EMBEDS_INPUT: np.ascontiguousarray(embeds[None], dtype=np.float32),  # [1, T, D]
-            "attention_mask": np.ones((1, past_length + n), dtype=np.int64),  # [1, T_past + T]
+            # GroupQueryAttention takes the positions from the mask: [1, T_past + T]
+            "attention_mask": np.ones((1, past_length + n), dtype=np.int64),
         }
-        if self._uses_positions:
-            feed["position_ids"] = np.arange(past_length, past_length + n, dtype=np.int64)[None]
-        if self._keeps_logits:
-            feed[LOGITS_TO_KEEP_INPUT] = np.array([keep], dtype=np.int64)
         feed.update(zip(self._past_names, past, strict=True))
         return feed
 
     def _evaluate_embeds(self, embeds: np.ndarray) -> np.ndarray:
         n = embeds.shape[0]
         try:
-            logits, *presents = self._session.run(self._output_names, self._feed(embeds, self._past, self._length, 1))
+            logits, *presents = self._session.run(self._output_names, self._feed(embeds, self._past, self._length))
         except Exception as e:  # onnxruntime raises its own Fail/InvalidArgument types
             raise BackendError(f"onnxruntime failed to evaluate {n} positions: {e}") from None
         self._past, self._length = presents, self._length + n
@@ -147,16 +148,35 @@ class OnnxRuntimeVLEngine(OnnxRuntimeEngine):
 
     def _teacher_forced(self, token_ids: list[int]) -> np.ndarray:
         # one pass from an empty cache gives the logits of every position
-        feed = self._feed(self._embed(token_ids), self._empty_past(), 0, len(token_ids))
+        feed = self._feed(self._embed(token_ids), self._empty_past(), 0)
         try:
-            return self._session.run(["logits"], feed)[0][0].astype(np.float32)  # [T, V]
+            return self._session.run(self._output_names[:1], feed)[0][0].astype(np.float32)  # [T, V]
         except Exception as e:  # onnxruntime raises its own Fail/InvalidArgument types
             raise BackendError(f"onnxruntime failed to evaluate {len(token_ids)} positions: {e}") from None
 
+    def _prefill(self, token_ids: list[int]) -> np.ndarray:
+        self._past, self._length = self._empty_past(), 0
+        return self._evaluate(token_ids)
+
+    def _decode(self, token_id: int) -> np.ndarray:
+        return self._evaluate([token_id])
+
     def info(self) -> EngineInfo:
-        return dataclasses.replace(super().info(), architecture="llava")
+        manifest = manifest_beside(self.path)
+        return EngineInfo(
+            backend=self.backend_name,
+            path=str(self.path),
+            format="onnx",
+            quantization=manifest.get("quantization", "unknown"),
+            architecture="llava",
+            n_params=int(manifest.get("export_report", {}).get("n_params", 0)),
+            n_ctx=self.n_ctx,
+            n_ctx_train=self.n_ctx_train,
+            n_vocab=self.n_vocab,
+            threads=self.threads,
+        )
 
     def _free(self) -> None:
-        super()._free()
-        self._vision_session = None
+        self._session = self._vision_session = None
         self._table = None
+        self._past = []

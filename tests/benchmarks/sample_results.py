@@ -17,7 +17,7 @@ def make_cell(fmt: str, quant: str, *, decode: float = 50.0, prefill: float = 50
               arithmetic: float | None = 0.5, sdk_over_raw: float | None = 0.98, roofline: float = 120.0) -> dict:
     """One measured cell; perplexity=None leaves out accuracy, sdk_over_raw=None the raw runtime."""
     backend = {"gguf": "llamacpp", "onnx": "onnxruntime", "executorch": "executorch"}[fmt]
-    runtime = {"gguf": "llama-cpp-python", "onnx": "onnxruntime", "executorch": "executorch TextLLMRunner"}[fmt]
+    runtime = {"gguf": "llama-cpp-python", "onnx": "onnxruntime-genai", "executorch": "executorch TextLLMRunner"}[fmt]
     size = int(size_mib * MIB)
     cell = {
         "format": fmt, "quant": quant, "backend": backend, "bundle": f"/cache/{fmt}-{quant}",

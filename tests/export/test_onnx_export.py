@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from plain_runtimes import onnxruntime_logits
+from plain_runtimes import onnxruntime_genai_greedy, onnxruntime_logits
 
 import infir_edge
 from infir_edge.errors import ModelFormatError
@@ -30,37 +30,43 @@ def test_fp32_export_is_exact(onnx_bundles):
     assert verification["top1_agreement"] == 1.0 and verification["mean_kl"] < 1e-4
 
 
-@pytest.mark.parametrize("quant,op", [("int8", "MatMulInteger"), ("int4", "MatMulNBits")])
-def test_quantized_exports_pass_their_floor(onnx_bundles, quant, op):
+@pytest.mark.parametrize("quant", ["int8", "int4"])
+def test_quantized_exports_pass_their_floor(onnx_bundles, quant):
     manifest = _manifest(onnx_bundles[quant])
     assert manifest["verification"]["passed"] and not manifest["verification"]["forced"]
-    assert manifest["export_report"]["op_types"][op] > 0
+    assert manifest["export_report"]["op_types"]["MatMulNBits"] > 0
 
 
-def test_int4_records_its_block_size(onnx_bundles):
-    assert _manifest(onnx_bundles["int4"])["export_report"]["block_size"] == 32
-
-
-def _head_nodes(bundle):
+def _nbits(bundle) -> dict[str, int]:
+    """MatMulNBits node -> its bits, by the name of the MatMul it replaced (the quantizer appends _Q{bits})."""
     import onnx
 
     graph = onnx.load(str(bundle / "model.onnx"), load_external_data=False).graph
-    return {n.op_type: {a.name: a.i for a in n.attribute} for n in graph.node if n.name.startswith("/lm_head/")}
+    return {n.name.rsplit("_Q", 1)[0]: next(a.i for a in n.attribute if a.name == "bits") for n in graph.node
+            if n.op_type == "MatMulNBits"}
 
 
-def test_int4_quantizes_the_untied_head_to_8_bits_computing_in_int8(onnx_bundles):
+def test_the_builder_fuses_attention(onnx_bundles):
+    assert _manifest(onnx_bundles["fp32"])["export_report"]["op_types"]["GroupQueryAttention"] == 2
+
+
+def test_int4_is_4_bit_with_an_8_bit_head_computing_in_int8(onnx_bundles):
     report = _manifest(onnx_bundles["int4"])["export_report"]
-    assert report["untied_head"] and report["head_bits"] == 8 and report["accuracy_level"] == 4
-    head = _head_nodes(onnx_bundles["int4"])["MatMulNBits"]
-    assert head["bits"] == 8 and head["accuracy_level"] == 4
+    assert report["block_size"] == 32 and report["head_bits"] == 8 and report["accuracy_level"] == 4
+    bits = _nbits(onnx_bundles["int4"])
+    assert bits.pop("/lm_head/MatMul") == 8 and set(bits.values()) == {4}
 
 
-def test_int8_quantizes_the_untied_head(onnx_bundles):
-    assert "MatMulInteger" in _head_nodes(onnx_bundles["int8"])
+def test_int8_quantizes_every_matmul_to_8_bits(onnx_bundles):
+    bits = _nbits(onnx_bundles["int8"])
+    assert "/lm_head/MatMul" in bits and set(bits.values()) == {8}
+    assert _manifest(onnx_bundles["int8"])["export_report"]["op_types"].get("MatMul", 0) == 0
 
 
-def test_fp32_keeps_the_head_tied(onnx_bundles):
-    assert "untied_head" not in _manifest(onnx_bundles["fp32"])["export_report"]
+def test_bundle_keeps_its_layout(onnx_bundles):
+    names = {p.name for p in onnx_bundles["int4"].iterdir()}
+    assert {"model.onnx", "model.onnx.data", "genai_config.json", "tokenizer.json", "config.json",
+            "manifest.json"} <= names
 
 
 def test_bundle_generates_through_the_sdk(onnx_bundles):
@@ -75,15 +81,15 @@ def test_bare_onnx_file_loads(onnx_bundles):
         assert len(engine.generate("Hi", max_new_tokens=3).token_ids) == 3
 
 
-def test_plain_onnxruntime_with_past_key_values(onnx_bundles):
+def test_plain_onnxruntime_genai_generates_from_the_bundle(onnx_bundles):
+    with infir_edge.load(onnx_bundles["int4"]) as engine:
+        ids = engine.tokenize("Hello there")
+        expected = engine.generate(ids, max_new_tokens=5, ignore_eos=True, temperature=0).token_ids
+    assert onnxruntime_genai_greedy(onnx_bundles["int4"], ids, 5) == expected
+
+
+def test_plain_onnxruntime_session_runs_the_graph(onnx_bundles):
     assert onnxruntime_logits(onnx_bundles["fp32"] / "model.onnx", [1, 2, 3]).shape == (3, 49152)
-
-
-def test_optimum_loads_the_bundle(onnx_bundles):
-    from optimum.onnxruntime import ORTModelForCausalLM
-
-    model = ORTModelForCausalLM.from_pretrained(onnx_bundles["fp32"])
-    assert model.config.vocab_size == 49152
 
 
 def test_onnx_engine_matches_the_torch_reference(onnx_bundles, tiny_checkpoint):

@@ -58,11 +58,12 @@ def test_the_bundle_holds_the_three_graphs_and_the_tokenizer(vl_bundle):
     import onnx
 
     bundle, report = vl_bundle
-    assert {"model.onnx", VISION_FILE, EMBED_FILE, "tokenizer.json", "config.json"} <= set(report["files"])
+    assert {"model.onnx", "genai_config.json", VISION_FILE, EMBED_FILE, "tokenizer.json", "config.json"} <= set(
+        report["files"])
     assert report["vision"] == {"projector_file": VISION_FILE, "image_size": 64, "image_tokens": 16,
                                 "image_token": "<image>", "embed_file": EMBED_FILE, "embed_scales_file": None}
     inputs = {i.name for i in onnx.load(str(bundle / "model.onnx"), load_external_data=False).graph.input}
-    assert {"inputs_embeds", "attention_mask", "position_ids", "num_logits_to_keep"} <= inputs
+    assert {"inputs_embeds", "attention_mask"} <= inputs  # the builder's LM (exclude_embeds)
     assert "input_ids" not in inputs and "past_key_values.0.key" in inputs
     assert np.load(bundle / EMBED_FILE).shape == (49153, report["embedding_dim"]) == (49153, 64)
 
