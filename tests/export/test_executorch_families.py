@@ -27,7 +27,13 @@ def _manifest(bundle):
     return json.loads((bundle / "manifest.json").read_text())
 
 
-@pytest.fixture(scope="module", params=EXECUTORCH_FAMILIES)
+# an ExecuTorch export takes a minute or two here: the default run exports Phi-3 (the most rewritten: its fused
+# projections are split), `make test-slow` every family; the Llama path is also tests/export/test_executorch_export.py
+DEFAULT_RUN_FAMILIES = ("phi3",)
+
+
+@pytest.fixture(scope="module", params=[
+    pytest.param(f, marks=() if f in DEFAULT_RUN_FAMILIES else pytest.mark.slow) for f in EXECUTORCH_FAMILIES])
 def family_export(request, tiny_family_checkpoint, tmp_path_factory):
     """(family, checkpoint, its fp32 .pte bundle), exported without force: a failed verification fails here."""
     checkpoint = tiny_family_checkpoint(request.param)
@@ -70,6 +76,7 @@ def test_engine_reports_the_family(family_export):
         assert engine.info().architecture == family
 
 
+@pytest.mark.slow
 def test_8da4w_quantizes_every_unfused_linear(tiny_family_checkpoint, tmp_path):
     # Phi-3's fused qkv_proj and gate_up_proj become q/k/v and gate/up: 7 Linears a layer, 2 layers, and the head
     bundle = export(tiny_family_checkpoint("phi3"), format="executorch", quant="8da4w", out=tmp_path / "q",
@@ -105,11 +112,13 @@ def test_rope_tables_match_transformers(scaling):
     assert torch.allclose(rope.freqs_cos, cos[0], atol=1e-5) and torch.allclose(rope.freqs_sin, sin[0], atol=1e-5)
 
 
+@pytest.mark.slow  # the RoPE tables themselves are compared with transformers' above, in every run
 def test_llama3_rope_scaling_survives_the_export(llama3_checkpoint, tmp_path):
     bundle = export(llama3_checkpoint, format="executorch", quant="fp32", out=tmp_path / "b", max_context=256)
     assert _manifest(bundle)["verification"]["top1_agreement"] >= 0.99
 
 
+@pytest.mark.slow
 def test_dropped_rope_scaling_fails_verification(llama3_checkpoint, tmp_path, monkeypatch):
     rope_params = executorch_export.rope_params
 
