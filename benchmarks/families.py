@@ -140,6 +140,7 @@ def _markdown(data: dict) -> str:
         if "refused" in r:
             lines.append(f"| {r['family']} | {cell} | refused: {r['refused']} | | | |")
         else:
-            lines.append(f"| {r['family']} | {cell} | {r['top1_agreement']:.4f} | {r['mean_kl']:.2e} | "
+            kl = f"{r['mean_kl']:.2e}" if r["mean_kl"] else "< 1e-5"  # verification rounds it to 5 decimals
+            lines.append(f"| {r['family']} | {cell} | {r['top1_agreement']:.4f} | {kl} | "
                          f"{r['greedy_same']}/{data['greedy_tokens']} | {r['export_s']:.0f} |")
     return "\n".join(lines) + "\n"
