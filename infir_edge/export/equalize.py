@@ -69,6 +69,27 @@ def symmetric(bits: int, group: int) -> Callable:
     return quantize
 
 
+def asymmetric(bits: int, group: int) -> Callable:
+    """onnxruntime's asymmetric MatMulNBits grid (MLAS): groups of `group` inputs, 2**bits levels spanning the
+    group's range widened to hold 0, an integer zero point."""
+    import torch
+
+    top = 2**bits - 1
+
+    def quantize(w):
+        rows, cols = w.shape
+        if cols % group:
+            return w  # left unquantized by the exporters
+        x = w.reshape(rows, cols // group, group)  # [R, C/group, group]
+        low, high = x.amin(-1, keepdim=True).clamp(max=0), x.amax(-1, keepdim=True).clamp(min=0)
+        scale = (high - low) / top
+        scale = torch.where(scale == 0, torch.ones_like(scale), scale)
+        zero = torch.clamp(torch.round(-low / scale), 0, top)
+        return ((torch.clamp(torch.round(x / scale) + zero, 0, top) - zero) * scale).reshape(rows, cols)
+
+    return quantize
+
+
 def per_token_int8(x):
     """What XNNPACK's 8da kernels do to activations: asymmetric int8 per token."""
     import torch

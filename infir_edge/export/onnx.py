@@ -6,7 +6,7 @@ SkipSimplifiedLayerNormalization, packed q/k/v MatMuls, and MatMulNBits at int4.
 external `model.onnx.data`) it writes `genai_config.json` and the tokenizer files, which is what the plain
 onnxruntime-genai API (`og.Model(bundle)`) and the SDK's backend (runtime/onnxrt.py) load.
 
-Quantization keeps the SDK's names: int4 is the builder's MatMulNBits (block 32, `accuracy_level` 4: MLAS's
+Quantization keeps the SDK's names: int4 is the builder's asymmetric MatMulNBits (block 32, `accuracy_level` 4: MLAS's
 int8-activation kernels, as llama.cpp's q4_0) with the LM head at 8 bits, the layer whose 4-bit rounding costs the
 most agreement; int8 is 8-bit MatMulNBits on every MatMul of the fp32 graph (blockwise, so the MLP
 down-projections' activation outliers that defeat a per-tensor int8 scale cost nothing). Both scale the weights
@@ -27,15 +27,14 @@ from pathlib import Path
 from infir_edge.errors import BackendError, BackendUnavailableError
 from infir_edge.export import equalize
 
-RECIPE = 4  # 3: optimum's graph; 4: onnxruntime-genai's builder, int8 as 8-bit MatMulNBits
+RECIPE = 5  # 3: optimum's graph; 4: onnxruntime-genai's builder, int8 as 8-bit MatMulNBits; 5: int4 asymmetric
 QUANTS = ("fp32", "int8", "int4")
 BLOCK_SIZE = 32
 ACCURACY_LEVEL = 4  # MatMulNBits computes with int8 activations (per block)
 HEAD_BITS = 8  # the LM head of an int4 export: 4 bits there cost the most agreement of any layer
+# int4 with a zero point per block: [measured] default model, AWQ on each grid, top-1 0.797 symmetric -> 0.820
+INT4_SYMMETRIC = False
 HEAD_MATMUL = "/lm_head/MatMul"  # the builder's name for the LM head
-DOWN_MATMUL = "/model/layers.{}/mlp/down_proj/MatMul"  # the builder's name for layer i's MLP down-projection
-EIGHT_BIT_DOWN = False  # int4: keep the MLP down-projections at HEAD_BITS too
-INT4_OPTIONS: dict = {}  # further builder --extra_options for int4
 MODEL_FILE = "model.onnx"
 DATA_FILE = f"{MODEL_FILE}.data"
 GENAI_CONFIG = "genai_config.json"
@@ -71,7 +70,8 @@ def awq_model(model, tokenizer, quant: str) -> tuple[object, dict]:
         model: object
         tokenizer: object
 
-    grid = equalize.symmetric(8 if quant == "int8" else 4, BLOCK_SIZE)
+    # the grid MatMulNBits rounds to: int4 is MLAS's asymmetric one (INT4_SYMMETRIC is False)
+    grid = equalize.symmetric(8, BLOCK_SIZE) if quant == "int8" else equalize.asymmetric(4, BLOCK_SIZE)
     equalized, equalization = equalize.equalized_source(_Source(model, tokenizer), grid)
     return equalized.model, {"equalization": equalization}
 
@@ -108,10 +108,9 @@ def build(checkpoint: Path, bundle: Path, quant: str, staging: Path, extra_optio
         raise BackendUnavailableError("onnxruntime", "onnx", str(e)) from None
     built = staging / "built"
     options = {"int4_block_size": BLOCK_SIZE, "int4_accuracy_level": ACCURACY_LEVEL, **(extra_options or {})}
-    eight_bit = eight_bit_matmuls(checkpoint)
     if quant == "int4":
-        options.update(INT4_OPTIONS)
-        options["int4_nodes_to_exclude"] = ",".join(eight_bit)  # quantized to HEAD_BITS below
+        options["int4_nodes_to_exclude"] = HEAD_MATMUL  # quantized to HEAD_BITS below
+        options["int4_is_symmetric"] = str(INT4_SYMMETRIC).lower()
         # a tied head shared as a 4-bit GatherBlockQuantized embedding would read the head it leaves out
         options["shared_embeddings"] = "false"
     run_builder(checkpoint, built, BUILDER_PRECISION[quant], staging / "cache", options)
@@ -132,22 +131,15 @@ def build(checkpoint: Path, bundle: Path, quant: str, staging: Path, extra_optio
             model = matmul_nbits(model, 8)
             report.update(bits=8, block_size=BLOCK_SIZE, accuracy_level=ACCURACY_LEVEL)
         else:
-            kept = [n.name for n in model.graph.node if n.name in eight_bit and n.op_type == "MatMul"]
-            if kept:
-                model = matmul_nbits(model, HEAD_BITS, include=kept)
-            report.update(block_size=BLOCK_SIZE, accuracy_level=ACCURACY_LEVEL,
-                          head_bits=HEAD_BITS if HEAD_MATMUL in kept else None, eight_bit_matmuls=len(kept))
+            head = [n.name for n in model.graph.node if n.name == HEAD_MATMUL and n.op_type == "MatMul"]
+            if head:
+                model = matmul_nbits(model, HEAD_BITS, include=head)
+            report.update(block_size=BLOCK_SIZE, accuracy_level=ACCURACY_LEVEL, head_bits=HEAD_BITS if head else None)
         onnx.save_model(model, str(bundle / MODEL_FILE), save_as_external_data=True, location=DATA_FILE,
                         size_threshold=0)
     report["op_types"] = dict(Counter(n.op_type for n in model.graph.node if n.op_type in (
         "MatMul", "MatMulNBits", "GroupQueryAttention", "Gather", "GatherBlockQuantized")))
     return report
-
-
-def eight_bit_matmuls(checkpoint: Path) -> list[str]:
-    """The builder's MatMuls that an int4 export quantizes at HEAD_BITS: the LM head (and the down-projections)."""
-    layers = json.loads((checkpoint / "config.json").read_text())["num_hidden_layers"]
-    return [HEAD_MATMUL, *(DOWN_MATMUL.format(i) for i in range(layers) if EIGHT_BIT_DOWN)]
 
 
 def run_builder(checkpoint: Path, out: Path, precision: str, cache: Path, options: dict) -> None:
