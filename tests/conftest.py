@@ -67,7 +67,7 @@ def tiny_checkpoint(tmp_path_factory, default_checkpoint) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_family_checkpoint(tmp_path_factory, default_checkpoint):
-    """family -> a tiny random-init checkpoint of that family (benchmarks.families.FAMILY_CONFIGS), made once a session."""
+    """family -> a tiny random-init checkpoint of that family (benchmarks.families), made once a session."""
     made: dict[str, Path] = {}
 
     def make(family: str) -> Path:
@@ -75,6 +75,24 @@ def tiny_family_checkpoint(tmp_path_factory, default_checkpoint):
             made[family] = write_tiny_family_checkpoint(tmp_path_factory.mktemp("family") / family,
                                                         default_checkpoint, family)
         return made[family]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def full_precision_bundle(tiny_family_checkpoint, tmp_path_factory):
+    """(family, format) -> the tiny family checkpoint exported at full precision (context 256), made once a session;
+    exported without force, so a failed verification fails the test that asks for it."""
+    from infir_edge.export import export
+
+    full = {"gguf": "f32", "onnx": "fp32", "executorch": "fp32"}
+    made: dict[tuple[str, str], Path] = {}
+
+    def make(family: str, fmt: str) -> Path:
+        if (family, fmt) not in made:
+            made[family, fmt] = export(tiny_family_checkpoint(family), format=fmt, quant=full[fmt],
+                                       out=tmp_path_factory.mktemp(fmt) / family, max_context=256)
+        return made[family, fmt]
 
     return make
 

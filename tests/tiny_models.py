@@ -114,6 +114,19 @@ def write_tiny_checkpoint(path: Path, tokenizer_dir: Path, *, seed: int = 0) -> 
     return path
 
 
+# RoPE scalings exaggerated for tiny checkpoints: a trained context of 64 tokens, so that the verification prompts
+# reach the frequencies each scaling changes
+LLAMA3_SCALING = {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                  "original_max_position_embeddings": 64}
+LINEAR_SCALING = {"rope_type": "linear", "factor": 4.0}
+
+
+def manifest_of(bundle: Path) -> dict:
+    import json
+
+    return json.loads((bundle / "manifest.json").read_text())
+
+
 def write_tiny_family_checkpoint(path: Path, tokenizer_dir: Path, family: str, **options) -> Path:
     """A 2-layer random-init checkpoint of `family` (benchmarks.families: random norms and biases, q/k sharpened
     by `sharpen`, optional `rope_scaling`) with the tokenizer files of `tokenizer_dir`."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tiny_models import write_tiny_family_checkpoint
+from tiny_models import LINEAR_SCALING, LLAMA3_SCALING, write_tiny_family_checkpoint
 
 import infir_edge
 from infir_edge.cli import main
@@ -17,9 +17,6 @@ from infir_edge.export import export
 from infir_edge.models.families import FAMILIES
 
 EXECUTORCH_FAMILIES = [f.name for f in FAMILIES if f.executorch_class]
-LLAMA3_SCALING = {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                  "original_max_position_embeddings": 64}
-LINEAR_SCALING = {"rope_type": "linear", "factor": 4.0}
 PROMPT = "The keeper of the light"
 
 

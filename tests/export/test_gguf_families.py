@@ -3,11 +3,10 @@ that must reach llama.cpp (each RoPE test has a twin proving the check fails wit
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 import pytest
-from tiny_models import write_tiny_family_checkpoint
+from tiny_models import LINEAR_SCALING, LLAMA3_SCALING, manifest_of, write_tiny_family_checkpoint
 
 import infir_edge
 from infir_edge.errors import ModelFormatError, VerificationError
@@ -15,40 +14,19 @@ from infir_edge.export import export
 from infir_edge.export import gguf as gguf_export
 
 FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma")
-LLAMA3_SCALING = {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                  "original_max_position_embeddings": 64}
-LINEAR_SCALING = {"rope_type": "linear", "factor": 4.0}
-
-
-def _manifest(bundle):
-    return json.loads((bundle / "manifest.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def f32_bundle(tiny_family_checkpoint, tmp_path_factory):
-    """family -> its f32 GGUF bundle, exported once a module."""
-    made = {}
-
-    def make(family: str):
-        if family not in made:
-            made[family] = export(tiny_family_checkpoint(family), format="gguf", quant="f32",
-                                  out=tmp_path_factory.mktemp("gguf") / family, max_context=256)
-        return made[family]
-
-    return make
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_f32_export_matches_the_reference(f32_bundle, family):
-    verification = _manifest(f32_bundle(family))["verification"]
+def test_f32_export_matches_the_reference(full_precision_bundle, family):
+    verification = manifest_of(full_precision_bundle(family, "gguf"))["verification"]
     assert verification["top1_agreement"] >= 0.99
     assert verification["passed"] and not verification["forced"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_bundle_generates_as_torch_does(f32_bundle, tiny_family_checkpoint, family):
+def test_bundle_generates_as_torch_does(full_precision_bundle, tiny_family_checkpoint, family):
     prompt = "The capital of France is"
-    with infir_edge.load(f32_bundle(family)) as engine:
+    with infir_edge.load(full_precision_bundle(family, "gguf")) as engine:
         assert engine.info().backend == "llamacpp"
         ours = engine.generate(prompt, max_new_tokens=6).token_ids
     with infir_edge.load(tiny_family_checkpoint(family), backend="torch") as reference:
@@ -58,7 +36,7 @@ def test_bundle_generates_as_torch_does(f32_bundle, tiny_family_checkpoint, fami
 
 def test_q8_0_export_of_a_non_llama_family_passes(tiny_family_checkpoint, tmp_path):
     bundle = export(tiny_family_checkpoint("qwen3"), format="gguf", quant="q8_0", out=tmp_path / "b", max_context=256)
-    manifest = _manifest(bundle)
+    manifest = manifest_of(bundle)
     assert manifest["verification"]["passed"] and manifest["export_report"]["tensor_types"]["Q8_0"] > 0
 
 
@@ -66,7 +44,7 @@ def test_q8_0_export_of_a_non_llama_family_passes(tiny_family_checkpoint, tmp_pa
 def test_awq_q4_0_runs_on_fused_and_offset_families(tiny_family_checkpoint, tmp_path, family):
     bundle = export(tiny_family_checkpoint(family), format="gguf", quant="q4_0", out=tmp_path / "b",
                     max_context=256, force=True)
-    manifest = _manifest(bundle)
+    manifest = manifest_of(bundle)
     assert manifest["export_report"]["equalization"]
     assert manifest["export_report"]["tensor_types"]["Q4_0"] > 0
 
@@ -85,7 +63,7 @@ def scaled_checkpoint(tmp_path_factory, default_checkpoint):
 @pytest.mark.parametrize("rope", ["llama3", "linear"])
 def test_rope_scaled_export_matches_the_reference(scaled_checkpoint, tmp_path, rope):
     bundle = export(scaled_checkpoint[rope], format="gguf", quant="f32", out=tmp_path / "b", max_context=256)
-    assert _manifest(bundle)["verification"]["top1_agreement"] >= 0.99
+    assert manifest_of(bundle)["verification"]["top1_agreement"] >= 0.99
 
 
 def test_llama3_export_without_rope_freqs_fails_verification(scaled_checkpoint, tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tiny_models import write_tiny_family_checkpoint
+from tiny_models import LINEAR_SCALING, LLAMA3_SCALING, manifest_of, write_tiny_family_checkpoint
 
 import infir_edge
 from infir_edge.errors import VerificationError
@@ -18,40 +18,19 @@ FAMILIES = ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma")
 # embedding scale); `make test-slow` all of them
 DEFAULT_RUN_FAMILIES = ("phi3", "gemma")
 BY_FAMILY = [pytest.param(f, marks=() if f in DEFAULT_RUN_FAMILIES else pytest.mark.slow) for f in FAMILIES]
-LLAMA3_SCALING = {"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                  "original_max_position_embeddings": 64}
-LINEAR_SCALING = {"rope_type": "linear", "factor": 4.0}
-
-
-def _manifest(bundle):
-    return json.loads((bundle / "manifest.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def fp32_bundle(tiny_family_checkpoint, tmp_path_factory):
-    """family -> its fp32 ONNX bundle, exported once a module."""
-    made = {}
-
-    def make(family: str):
-        if family not in made:
-            made[family] = export(tiny_family_checkpoint(family), format="onnx", quant="fp32",
-                                  out=tmp_path_factory.mktemp("onnx") / family, max_context=256)
-        return made[family]
-
-    return make
 
 
 @pytest.mark.parametrize("family", BY_FAMILY)
-def test_fp32_export_matches_the_reference(fp32_bundle, family):
-    verification = _manifest(fp32_bundle(family))["verification"]
+def test_fp32_export_matches_the_reference(full_precision_bundle, family):
+    verification = manifest_of(full_precision_bundle(family, "onnx"))["verification"]
     assert verification["top1_agreement"] >= 0.99
     assert verification["passed"] and not verification["forced"]
 
 
 @pytest.mark.parametrize("family", BY_FAMILY)
-def test_bundle_generates_as_torch_does(fp32_bundle, tiny_family_checkpoint, family):
+def test_bundle_generates_as_torch_does(full_precision_bundle, tiny_family_checkpoint, family):
     prompt, options = "The capital of France is", {"max_new_tokens": 8, "ignore_eos": True}
-    with infir_edge.load(fp32_bundle(family)) as engine:
+    with infir_edge.load(full_precision_bundle(family, "onnx")) as engine:
         assert engine.info().backend == "onnxruntime"
         ours = engine.generate(prompt, **options).token_ids
     with infir_edge.load(tiny_family_checkpoint(family), backend="torch") as reference:
@@ -63,7 +42,7 @@ def test_bundle_generates_as_torch_does(fp32_bundle, tiny_family_checkpoint, fam
 def test_int4_export_of_a_non_llama_family_runs(tiny_family_checkpoint, tmp_path):
     bundle = export(tiny_family_checkpoint("qwen3"), format="onnx", quant="int4", out=tmp_path / "b", max_context=256,
                     force=True)
-    assert _manifest(bundle)["export_report"]["op_types"]["MatMulNBits"] > 0
+    assert manifest_of(bundle)["export_report"]["op_types"]["MatMulNBits"] > 0
     with infir_edge.load(bundle) as engine:
         assert len(engine.generate("Hello", max_new_tokens=4, ignore_eos=True).token_ids) == 4
 
@@ -81,7 +60,7 @@ def scaled_checkpoint(tmp_path_factory, default_checkpoint):
 @pytest.mark.parametrize("rope", ["llama3", pytest.param("linear", marks=pytest.mark.slow)])
 def test_rope_scaled_export_matches_the_reference(scaled_checkpoint, tmp_path, rope):
     bundle = export(scaled_checkpoint[rope], format="onnx", quant="fp32", out=tmp_path / "b", max_context=256)
-    assert _manifest(bundle)["verification"]["top1_agreement"] >= 0.99
+    assert manifest_of(bundle)["verification"]["top1_agreement"] >= 0.99
 
 
 @pytest.mark.slow  # the GGUF and ExecuTorch twins of this check run in every run / under test-slow
