@@ -243,7 +243,10 @@ def write(source, bundle: Path, quant: str, n_ctx: int, *, awq: bool = True) -> 
             f"export.max_seq_length={min(n_ctx, 512)}", f"export.max_context_length={n_ctx}",
             f"export.output_dir={staging}", f"export.output_name={MODEL_FILE}",
         ]
-        proc = subprocess.run(command, cwd=staging, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
+        try:
+            proc = subprocess.run(command, cwd=staging, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise BackendError(f"executorch's export_llm did not finish within {EXPORT_TIMEOUT_S} s") from None
         if proc.returncode != 0 or not (staging / MODEL_FILE).is_file():
             tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
             raise BackendError(f"executorch's export_llm failed (exit {proc.returncode}): {tail}")
