@@ -170,14 +170,20 @@ def _up_rows(layer, family):
     return weight[weight.shape[0] // 2:] if rows == "second_half" else weight
 
 
-def equalized_source(source, quantize_weight: Callable, quantize_activation: Callable | None = None):
-    """A copy of the export source with AWQ scales folded in (the source itself stays the fp32 reference),
-    and the report that goes into the manifest."""
+def equalized_model(model, tokenizer, quantize_weight: Callable, quantize_activation: Callable | None = None):
+    """A copy of `model` with AWQ scales folded in (the model itself stays the fp32 reference), and the report that
+    goes into the manifest."""
     from infir_edge.export.calibration import STDLIB_MODULES, capture_layer_inputs
 
-    model = copy.deepcopy(source.model)
-    inputs = capture_layer_inputs(model, source.tokenizer)
+    model = copy.deepcopy(model)
+    inputs = capture_layer_inputs(model, tokenizer)
     alphas = equalize(model, inputs, quantize_weight, quantize_activation)
     report = {"method": "awq", "calibration": f"python stdlib source, {len(STDLIB_MODULES)} modules",
               "alphas": alphas}
+    return model, report
+
+
+def equalized_source(source, quantize_weight: Callable, quantize_activation: Callable | None = None):
+    """The export source with an equalized copy of its model (equalized_model), and the report."""
+    model, report = equalized_model(source.model, source.tokenizer, quantize_weight, quantize_activation)
     return dataclasses.replace(source, model=model), report

@@ -21,7 +21,6 @@ group 32 and the 8-bit head.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import subprocess
@@ -41,12 +40,6 @@ DEFAULT_CONTEXT = 2048  # a phone's memory, not the model's trained context, set
 GROUP_SIZE = 32  # the smallest group XNNPACK takes: the most accurate
 EXPORT_TIMEOUT_S = 3600
 TOKENIZER_FILES = ("tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
-
-
-@dataclasses.dataclass
-class _LMSource:  # what equalize.equalized_source reads of an export source
-    model: object
-    tokenizer: object
 
 
 def require_executorch():
@@ -182,9 +175,8 @@ def lm_checkpoint(model, tokenizer, quant: str, *, awq: bool) -> tuple[dict, dic
                                f"{config.hidden_size} and {config.intermediate_size}")
         report["group_size"] = GROUP_SIZE
         if awq:
-            equalized, report["equalization"] = equalize.equalized_source(
-                _LMSource(model, tokenizer), equalize.symmetric(4, GROUP_SIZE), equalize.per_token_int8)
-            model = equalized.model
+            model, report["equalization"] = equalize.equalized_model(
+                model, tokenizer, equalize.symmetric(4, GROUP_SIZE), equalize.per_token_int8)
     meta, params = meta_checkpoint(model)
     if quant != "fp32":
         meta, report["quantized_linears"] = quantized_checkpoint(meta, params, quant)

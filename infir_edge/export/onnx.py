@@ -60,20 +60,12 @@ def write(source, bundle: Path, quant: str, n_ctx: int, *, awq: bool = True) -> 
 
 def awq_model(model, tokenizer, quant: str) -> tuple[object, dict]:
     """`model` with AWQ scales folded in for `quant`'s weight grid (a copy), and the report; fp32 as it is."""
-    from dataclasses import dataclass
-
     if quant == "fp32":
         return model, {}
-
-    @dataclass
-    class _Source:  # what equalize.equalized_source reads of an export source
-        model: object
-        tokenizer: object
-
     # the grid MatMulNBits rounds to: int4 is MLAS's asymmetric one (INT4_SYMMETRIC is False)
     grid = equalize.symmetric(8, BLOCK_SIZE) if quant == "int8" else equalize.asymmetric(4, BLOCK_SIZE)
-    equalized, equalization = equalize.equalized_source(_Source(model, tokenizer), grid)
-    return equalized.model, {"equalization": equalization}
+    model, equalization = equalize.equalized_model(model, tokenizer, grid)
+    return model, {"equalization": equalization}
 
 
 def stage_checkpoint(model, tokenizer, folder: Path, n_ctx: int) -> Path:
