@@ -50,11 +50,16 @@ def test_the_builder_fuses_attention(onnx_bundles):
     assert _manifest(onnx_bundles["fp32"])["export_report"]["op_types"]["GroupQueryAttention"] == 2
 
 
-def test_int4_is_4_bit_with_an_8_bit_head_computing_in_int8(onnx_bundles):
+def test_int4_keeps_the_head_qkv_and_down_projections_at_8_bits_computing_in_int8(onnx_bundles):
     report = _manifest(onnx_bundles["int4"])["export_report"]
     assert report["block_size"] == 32 and report["head_bits"] == 8 and report["accuracy_level"] == 4
     bits = _nbits(onnx_bundles["int4"])
-    assert bits.pop("/lm_head/MatMul") == 8 and set(bits.values()) == {4}
+    eight = {name for name, b in bits.items() if b == 8}
+    layers = {name.split("/")[2] for name in bits if name.startswith("/model/layers.")}
+    assert eight == {"/lm_head/MatMul"} | {f"/model/{layer}/{m}/MatMul" for layer in layers
+                                           for m in ("attn/qkv_proj", "mlp/down_proj")}
+    assert report["eight_bit_matmuls"] == len(eight)
+    assert {name for name, b in bits.items() if b == 4} and set(bits.values()) == {4, 8}
 
 
 def test_int8_quantizes_every_matmul_to_8_bits(onnx_bundles):
