@@ -15,6 +15,7 @@ from infir_edge.errors import (
     ModelNotFoundError,
 )
 from infir_edge.runtime import Engine, EngineInfo, Generation, GenerationConfig, TextStream, Timings, load
+from infir_edge.tools import ToolCall
 
 __version__ = "0.1.0"
 
@@ -32,5 +33,6 @@ __all__ = [
     "ModelNotFoundError",
     "TextStream",
     "Timings",
+    "ToolCall",
     "load",
 ]

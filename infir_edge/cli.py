@@ -51,6 +51,19 @@ def _add_sampling_options(parser: argparse.ArgumentParser, max_new_tokens: int) 
     parser.add_argument("--repetition-penalty", type=float, default=1.0)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+    _add_tools_option(parser)
+
+
+def _add_tools_option(parser: argparse.ArgumentParser) -> None:
+    from infir_edge.tools import tool_names
+
+    parser.add_argument("--tools", default="", metavar="NAMES",
+                        help=f"tools the model may call from its text, comma-separated ({', '.join(tool_names())}): "
+                             "e.g. `<<12*23=` is answered `276>>` by the calculator")
+
+
+def _tools(args) -> tuple[str, ...]:
+    return tuple(name.strip() for name in args.tools.split(",") if name.strip())
 
 
 def _load(args):
@@ -71,6 +84,7 @@ def _config(args):
         repetition_penalty=args.repetition_penalty,
         seed=args.seed,
         stop=tuple(args.stop),
+        tools=_tools(args),
     )
 
 
@@ -148,11 +162,13 @@ def _stream_fitting(engine, history: list[dict], config):
 def cmd_reason(args) -> int:
     with _load(args) as engine:
         result = engine.reason(
-            args.question, votes=args.votes, budget=args.budget, answer_format=args.format, seed=args.seed
+            args.question, votes=args.votes, budget=args.budget, answer_format=args.format, seed=args.seed,
+            tools=_tools(args),
         )
     if args.json:
         print(json.dumps({"answer": result.answer, "votes": result.votes, "steps": result.steps,
-                          "chains": result.chains, "budget_exhausted": result.budget_exhausted}, indent=2))
+                          "chains": result.chains, "budget_exhausted": result.budget_exhausted,
+                          "tool_calls": [call.as_dict() for call in result.tool_calls]}, indent=2))
     else:
         print(result.steps.strip())
         print(f"\nanswer: {result.answer}" + (f"   votes: {result.votes}" if args.votes > 1 else ""))
@@ -245,7 +261,7 @@ def cmd_serve(args) -> int:
     from infir_edge.serve import serve
 
     serve(args.model, host=args.host, port=args.port, backend=args.backend, n_ctx=args.n_ctx,
-          threads=args.threads, model_name=args.model_name)
+          threads=args.threads, model_name=args.model_name, tools=_tools(args))
     return EXIT_OK
 
 
@@ -279,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="auto", choices=("auto", "number", "choice", "code", "text"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
+    _add_tools_option(p)
     p.set_defaults(func=cmd_reason)
 
     p = sub.add_parser("info", help="describe a model")
@@ -330,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address to listen on (default: loopback only; the server has no authentication)")
     p.add_argument("--port", "-p", type=int, default=8000, help="0: any free port (the one taken is printed)")
     p.add_argument("--model-name", help="the model id clients send and /v1/models lists (default: the file's stem)")
+    _add_tools_option(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="the main job on the embedded default model: chat, reasoning, speed")

@@ -14,6 +14,7 @@ from typing import Literal
 
 from infir_edge.errors import ContextOverflowError, InvalidRequestError
 from infir_edge.runtime.generation import GenerationConfig
+from infir_edge.tools import ToolCall
 
 AnswerFormat = Literal["auto", "number", "choice", "code", "text"]
 
@@ -43,6 +44,7 @@ class Reasoning:
     votes: dict[str, int] = field(default_factory=dict)  # answer -> number of chains that gave it
     chains: list[str] = field(default_factory=list)  # every chain, in order
     budget_exhausted: int = 0  # how many chains were cut by the thinking budget
+    tool_calls: list[ToolCall] = field(default_factory=list)  # every chain's, in order
 
 
 def guess_format(question: str) -> AnswerFormat:
@@ -96,12 +98,14 @@ def reason(
     temperature: float | None = None,
     seed: int = 0,
     system_prompt: str | None = SYSTEM_PROMPT,
+    tools: tuple[str, ...] = (),
 ) -> Reasoning:
     """Answer `question` step by step.
 
     votes: chains to sample; more than one samples at `temperature` (default 0.7) and takes the majority.
     budget: thinking tokens per chain; a chain still going at the budget is cut and its answer forced.
     answer_format: what the answer looks like ("auto" guesses from the question).
+    tools: tools the chains may call (`("calculator",)`); their answers are forced, not counted in the budget.
     """
     if not isinstance(question, str) or not question.strip():
         raise InvalidRequestError("the question is empty")
@@ -134,13 +138,14 @@ def reason(
     result = Reasoning(answer=None, steps="")
     answers: list[str | None] = []
     for i in range(votes):
-        config = GenerationConfig(max_new_tokens=budget, temperature=temperature, seed=seed + i)
+        config = GenerationConfig(max_new_tokens=budget, temperature=temperature, seed=seed + i, tools=tools)
         chain = engine.generate(prompt, config)
+        result.tool_calls.extend(chain.tool_calls)
         text = chain.text
         answer = extract_answer(text, fmt)
         if chain.finish_reason == "length":
             result.budget_exhausted += 1
-            forced = _force_answer(engine, prompt + text, fmt)
+            forced = _force_answer(engine, prompt + text, fmt, tools, result.tool_calls)
             text += forced
             answer = extract_answer(forced, fmt) or answer
         result.chains.append(text)
@@ -169,7 +174,7 @@ def _forced_tokens(fmt: AnswerFormat) -> int:
     return FORCED_ANSWER_TOKENS.get(fmt, 48)
 
 
-def _force_answer(engine, prompt_so_far: str, fmt: AnswerFormat) -> str:
+def _force_answer(engine, prompt_so_far: str, fmt: AnswerFormat, tools: tuple[str, ...], calls: list) -> str:
     """Close a cut chain: append the answer cue and let the model say only the answer; return both."""
     cue = _cue(fmt)
     room = engine.n_ctx - len(engine.tokenize(prompt_so_far + cue))
@@ -177,5 +182,6 @@ def _force_answer(engine, prompt_so_far: str, fmt: AnswerFormat) -> str:
     if max_new_tokens < 1:
         return ""
     stop = ("```",) if fmt == "code" else ("\n",)
-    forced = engine.generate(prompt_so_far + cue, max_new_tokens=max_new_tokens, stop=stop).text
-    return cue + forced + ("\n```" if fmt == "code" else "")
+    forced = engine.generate(prompt_so_far + cue, max_new_tokens=max_new_tokens, stop=stop, tools=tools)
+    calls.extend(forced.tool_calls)
+    return cue + forced.text + ("\n```" if fmt == "code" else "")

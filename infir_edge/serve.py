@@ -7,6 +7,8 @@ Where a small local model and OpenAI's API part ways:
 - Sampling fields left out take the SDK's defaults: greedy decoding, not OpenAI's temperature 1.
 - A chat request without max_tokens/max_completion_tokens generates what fits in the context after the
   prompt, at most CHAT_MAX_TOKENS; /v1/completions defaults to 16 tokens, as OpenAI does.
+- The SDK's own tools (`serve(tools=("calculator",))`, `--tools calculator`) run inside every generation: their
+  answers are part of the text. OpenAI's client-side `tools` (function calling) are not offered.
 - n > 1, logprobs, tools, JSON response formats, echo, suffix, best_of > 1, logit_bias and non-zero
   frequency/presence penalties are refused with 400 rather than ignored (repetition_penalty, top_k and min_p
   are accepted as extra fields).
@@ -144,11 +146,9 @@ class _EventStream(StreamingResponse):
 
 def _usage(result: Generation) -> dict:
     t = result.timings
-    return {
-        "prompt_tokens": t.prompt_tokens,
-        "completion_tokens": t.generated_tokens,  # the end-of-turn token included: the model produced it
-        "total_tokens": t.prompt_tokens + t.generated_tokens,
-    }
+    completion = t.generated_tokens + t.forced_tokens  # the end-of-turn token and tools' answers included
+    return {"prompt_tokens": t.prompt_tokens, "completion_tokens": completion,
+            "total_tokens": t.prompt_tokens + completion}
 
 
 def _choice(body: dict, finish_reason: str | None = None) -> dict:
@@ -181,8 +181,9 @@ async def _events(queue: _EngineQueue, stream, head: dict, chat: bool, include_u
         yield f"data: {json.dumps({'error': _as_api_error(e).error})}\n\n"
 
 
-def _config(body, max_tokens: int | None) -> GenerationConfig:
+def _config(body, max_tokens: int | None, tools: tuple[str, ...]) -> GenerationConfig:
     settings = {
+        "tools": tools,
         "max_new_tokens": max_tokens,
         "temperature": body.temperature,
         "top_p": body.top_p,
@@ -217,9 +218,10 @@ def _text(content, param: str) -> str:
 
 
 class _Api:
-    def __init__(self, engine, model_name: str) -> None:
+    def __init__(self, engine, model_name: str, tools: tuple[str, ...]) -> None:
         self.queue = _EngineQueue(engine)
         self.model_name = model_name
+        self.tools = tools
         self.card = {"id": model_name, "object": "model", "created": int(time.time()), "owned_by": "infir-edge"}
 
     def check(self, body) -> None:
@@ -234,7 +236,7 @@ class _Api:
                        param="model", code="model_not_found")
 
     async def reply(self, body, prompt, max_tokens: int | None, *, chat: bool):
-        config = _config(body, max_tokens)
+        config = _config(body, max_tokens, self.tools)
         stream = await self.queue.open(prompt, config, fit_context=max_tokens is None)
         head = {
             "id": f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
@@ -255,9 +257,11 @@ class _Api:
         return {**head, "choices": [_choice(answer, result.finish_reason)], "usage": _usage(result)}
 
 
-def create_app(engine, *, model_name: str) -> FastAPI:
-    """The OpenAI-compatible API over a loaded `engine`, which it serves as `model_name`."""
-    api = _Api(engine, model_name)
+def create_app(engine, *, model_name: str, tools: tuple[str, ...] = ()) -> FastAPI:
+    """The OpenAI-compatible API over a loaded `engine`, which it serves as `model_name`, with the SDK's `tools`
+    (infir_edge.tools) on in every generation."""
+    GenerationConfig(tools=tools)  # an unknown tool: refused before the server starts
+    api = _Api(engine, model_name, tuple(tools))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -335,6 +339,7 @@ def serve(
     n_ctx: int | None = None,
     threads: int | None = None,
     model_name: str | None = None,
+    tools: tuple[str, ...] = (),
 ) -> NoReturn:
     """Load `model` and answer OpenAI API requests on http://host:port/v1 until interrupted (port 0: any free
     port; the line on stderr names the one taken)."""
@@ -344,7 +349,7 @@ def serve(
         raise InvalidRequestError(f"port must be an integer in [0, 65535], not {port!r}")
     with load(model, backend=backend, n_ctx=n_ctx, threads=threads) as engine:
         name = model_name or Path(str(model)).stem or "default"
-        app = create_app(engine, model_name=name)
+        app = create_app(engine, model_name=name, tools=tools)
         sock = _listen(host, port)
         if not _is_loopback(host):
             print(f"warning: {host} may be reachable from other machines and this server has no authentication",

@@ -8,6 +8,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from tiny_models import (  # noqa: E402
+    CHAIN,
+    write_chain_checkpoint,
     write_tiny_checkpoint,
     write_tiny_family_checkpoint,
     write_tiny_gguf,
@@ -93,6 +95,25 @@ def full_precision_bundle(tiny_family_checkpoint, tmp_path_factory):
             made[family, fmt] = export(tiny_family_checkpoint(family), format=fmt, quant=full[fmt],
                                        out=tmp_path_factory.mktemp(fmt) / family, max_context=256)
         return made[family, fmt]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def chain_model(tmp_path_factory, default_checkpoint):
+    """format -> the chain model (tests/tiny_models.py: greedy, a line continues `<<48/2=>> clips`) as a checkpoint
+    ("torch") or exported at full precision and verified ("gguf", "onnx", "executorch"), made once a session."""
+    from infir_edge.export import export
+
+    checkpoint = write_chain_checkpoint(tmp_path_factory.mktemp("chain") / "checkpoint", default_checkpoint, CHAIN)
+    full = {"gguf": "f32", "onnx": "fp32", "executorch": "fp32"}
+    made = {"torch": checkpoint}
+
+    def make(fmt: str) -> Path:
+        if fmt not in made:
+            made[fmt] = export(checkpoint, format=fmt, quant=full[fmt], out=tmp_path_factory.mktemp(fmt) / "chain",
+                               max_context=256)
+        return made[fmt]
 
     return make
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny_models import write_tiny_gguf
+from tiny_models import CHAIN_PROMPT, write_tiny_gguf
 
 SCRIPT = Path(sys.executable).with_name("infir-edge")
 
@@ -127,3 +127,21 @@ def test_generate_refuses_a_missing_image(tiny_vl_checkpoint, tmp_path):
     proc = run("generate", "--model", str(tiny_vl_checkpoint), "--image", str(tmp_path / "missing.png"), "Hi")
     assert_clean_error(proc)
     assert "does not exist" in proc.stderr
+
+
+def test_generate_with_the_calculator_inserts_its_answer(chain_model):
+    proc = run("generate", "--model", str(chain_model("gguf")), "-n", "16", "--tools", "calculator", CHAIN_PROMPT)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "<<48/2=24>> clips\n"
+
+
+def test_reason_json_lists_the_calculator_calls(chain_model):
+    proc = run("reason", "--model", str(chain_model("gguf")), "--tools", "calculator", "--budget", "16", "--json",
+               CHAIN_PROMPT)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["tool_calls"] == [
+        {"tool": "calculator", "expression": "48/2", "result": "24", "inserted": "24>>"}]
+
+
+def test_unknown_tool_exits_2():
+    assert_clean_error(run("generate", "--tools", "python", "Hello"))

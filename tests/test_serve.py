@@ -22,6 +22,7 @@ import httpx
 import openai
 import pytest
 import uvicorn
+from tiny_models import CHAIN_PROMPT
 
 import infir_edge
 from infir_edge.serve import create_app
@@ -304,6 +305,19 @@ def test_client_disconnect_stops_the_generation(url, client, engine, monkeypatch
     assert reply.choices[0].finish_reason == "length"
     assert time.monotonic() - start < 2  # the 200 tokens would take 4 s
     assert len(decoded) < 100
+
+
+def test_tools_of_the_server_answer_inside_every_generation(chain_model):
+    with infir_edge.load(chain_model("gguf")) as chain, running(create_app(chain, model_name="chain",
+                                                                           tools=("calculator",))) as url:
+        reply = openai_client(url).completions.create(model="chain", prompt=CHAIN_PROMPT, max_tokens=16)
+    assert reply.choices[0].text == "<<48/2=24>> clips"
+    assert reply.usage.completion_tokens == 8 + 3  # sampled (end of text included) and forced
+
+
+def test_unknown_server_tool_is_refused_before_serving(engine):
+    with pytest.raises(infir_edge.InvalidRequestError, match="python"):
+        create_app(engine, model_name=MODEL, tools=("python",))
 
 
 # ---- the real default model ---------------------------------------------------------------------------

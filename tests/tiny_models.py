@@ -158,3 +158,41 @@ def write_gguf_bundle(
                         verification={"passed": passed})
     (path / "manifest.json").write_text(manifest.to_json())
     return path
+
+
+# the chain model's tokens: greedy, any prompt that ends in a newline (a chat prompt's generation prompt too) continues
+# "<<48/2=>> clips", a calculator call
+CHAIN = ["Ċ", "<<", "4", "8", "/", "2", "=", ">>", "Ġclips"]
+CHAIN_PROMPT = "Compute\n"
+
+
+def write_chain_checkpoint(path: Path, tokenizer_dir: Path, chain: list[str]) -> Path:
+    """A 1-layer Llama that, greedy, continues each token of `chain` (texts of single tokens, no token twice)
+    with the next one and the last with EOS, whatever came before: attention and MLP write nothing, each token's
+    embedding is a one-hot direction, and the output head maps that direction to the next token."""
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+    ids = [tokenizer.token_to_id(token) for token in chain]
+    assert None not in ids and len(set(ids)) == len(ids), f"not distinct single tokens: {chain}"
+    config = LlamaConfig(vocab_size=49152, hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+                         tie_word_embeddings=False, bos_token_id=1, eos_token_id=2)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    with torch.no_grad():
+        model.model.embed_tokens.weight.normal_(0, 0.02)
+        model.lm_head.weight.zero_()
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        for k, (token, following) in enumerate(zip(ids, [*ids[1:], config.eos_token_id], strict=True)):
+            model.model.embed_tokens.weight[token] = torch.nn.functional.one_hot(torch.tensor(k), 64).float()
+            model.lm_head.weight[following, k] = 5.0  # the normed one-hot is 8 in its direction: a logit of 40
+    model.save_pretrained(path)
+    for name in TOKENIZER_FILES:
+        if (tokenizer_dir / name).exists():
+            shutil.copy(tokenizer_dir / name, path / name)
+    return path

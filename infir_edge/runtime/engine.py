@@ -21,6 +21,7 @@ from infir_edge.runtime.chat import IMAGE_PLACEHOLDER, render_chat, split_images
 from infir_edge.runtime.generation import Generation, GenerationConfig, Timings
 from infir_edge.runtime.sampling import Sampler
 from infir_edge.runtime.text import TextAssembler
+from infir_edge.tools import CallWatcher, build_tools
 
 
 @dataclass(frozen=True)
@@ -337,21 +338,39 @@ class Engine(ABC):
         sampler.observe(prompt_ids)
         assembler = TextAssembler(config.stop)
 
+        watcher = CallWatcher(build_tools(config.tools)) if config.tools else None
+
         self._check_open()
         start = clock()
         logits = self._prefill_images(*images) if images else self._prefill(prompt_ids)
         timings.prefill_s = clock() - start
+        cached = timings.prompt_tokens  # positions in the KV cache
         for step in range(config.max_new_tokens):
             began = clock()
             token = sampler(logits)
             timings.generated_tokens += 1
             finished = token in self.eog_token_ids and not config.ignore_eos
-            piece = ""
+            piece, forced = "", []
             if not finished:
                 out.token_ids.append(token)
                 sampler.observe((token,))
-                piece = assembler.push(self._token_bytes(token))
+                data = self._token_bytes(token)
+                piece = assembler.push(data)
                 finished = assembler.stopped
+                call = watcher.push(data) if watcher is not None and not finished else None
+                if call is not None:
+                    forced = self._tokenize(call.inserted, False)
+                    if cached + 1 + len(forced) > self.n_ctx:  # the answer does not fit the context: the end
+                        out.finish_reason = "length"
+                        if piece:
+                            yield piece
+                        break
+                    out.tool_calls.append(call)
+                    out.token_ids.extend(forced)
+                    sampler.observe(forced)
+                    timings.forced_tokens += len(forced)
+                    piece += "".join(assembler.push(self._token_bytes(t)) for t in forced)
+                    finished = assembler.stopped
             if step == 0:
                 timings.ttft_s = clock() - start
             else:
@@ -363,8 +382,14 @@ class Engine(ABC):
                 out.finish_reason = "stop"
                 break
             if step + 1 < config.max_new_tokens:
+                pending = [token, *forced]
+                if cached + len(pending) > self.n_ctx:  # only forced tokens can fill it before max_new_tokens
+                    out.finish_reason = "length"
+                    break
                 began = clock()
-                logits = self._decode(token)
+                for t in pending:
+                    logits = self._decode(t)
+                cached += len(pending)
                 timings.decode_s += clock() - began
         tail = assembler.finish()
         if tail:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from infir_edge.errors import InvalidRequestError
+from infir_edge.tools import ToolCall, tool_names
 
 FinishReason = Literal["stop", "length"]
 
@@ -29,18 +30,13 @@ class GenerationConfig:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     ignore_eos: bool = False  # generate all max_new_tokens (benchmarks); end-of-generation tokens come out as text
+    # tools the decoding loop runs when the text calls them (infir_edge.tools); their answers are forced tokens,
+    # which do not count against max_new_tokens
+    tools: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        stop = self.stop
-        if stop is None:
-            stop = ()
-        elif isinstance(stop, str):
-            stop = (stop,)
-        elif isinstance(stop, (list, tuple)):
-            stop = tuple(stop)
-        else:
-            raise InvalidRequestError(f"invalid generation config: stop must be a string or a list, not {stop!r}")
-        object.__setattr__(self, "stop", stop)
+        object.__setattr__(self, "stop", _strings(self.stop, "stop"))
+        object.__setattr__(self, "tools", _strings(self.tools, "tools"))
         checks = [
             (_integer(self.max_new_tokens) and self.max_new_tokens >= 1, "max_new_tokens must be an integer >= 1"),
             (_finite(self.temperature) and self.temperature >= 0, "temperature must be >= 0"),
@@ -51,6 +47,8 @@ class GenerationConfig:
             (self.seed is None or (_integer(self.seed) and self.seed >= 0), "seed must be an integer >= 0 or None"),
             (all(isinstance(s, str) and s for s in self.stop), "stop strings must be non-empty strings"),
             (isinstance(self.ignore_eos, bool), "ignore_eos must be true or false"),
+            (all(t in tool_names() for t in self.tools),
+             f"tools must be among {', '.join(tool_names())}, got {', '.join(map(str, self.tools))}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -61,6 +59,17 @@ class GenerationConfig:
         if unknown:
             raise InvalidRequestError(f"unknown generation option(s): {', '.join(sorted(unknown))}")
         return dataclasses.replace(self, **overrides)
+
+
+def _strings(value, name: str) -> tuple:
+    """A string or a list of them as a tuple (None: empty)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    raise InvalidRequestError(f"invalid generation config: {name} must be a string or a list, not {value!r}")
 
 
 def _integer(value) -> bool:
@@ -76,7 +85,8 @@ class Timings:
     """Wall-clock figures of one generation; rates are tokens per second."""
 
     prompt_tokens: int = 0
-    generated_tokens: int = 0
+    generated_tokens: int = 0  # sampled
+    forced_tokens: int = 0  # tools' answers, evaluated but never sampled
     prefill_s: float = 0.0  # evaluating the prompt
     ttft_s: float = 0.0  # request start to the first sampled token
     decode_s: float = 0.0  # first sampled token to the last
@@ -88,8 +98,8 @@ class Timings:
 
     @property
     def decode_tokens_per_s(self) -> float:
-        # the first token is paid for by the prefill; each later one by one decode step
-        steps = self.generated_tokens - 1
+        # the first token is paid for by the prefill; each later one, sampled or forced, by one decode step
+        steps = self.generated_tokens + self.forced_tokens - 1
         return steps / self.decode_s if steps > 0 and self.decode_s > 0 else 0.0
 
     def as_dict(self) -> dict:
@@ -106,3 +116,4 @@ class Generation:
     token_ids: list[int] = field(default_factory=list)
     finish_reason: FinishReason = "length"
     timings: Timings = field(default_factory=Timings)
+    tool_calls: list[ToolCall] = field(default_factory=list)
