@@ -1,6 +1,7 @@
 """`python -m training run --recipe R --out DIR`: the whole InfiR recipe (see training/run_recipe.py).
 
     python -m training run --recipe training/recipes/infir_cpu.yaml --out DIR [--overwrite] [--stop-after STAGE]
+    python -m training ablation --recipe R --out DIR     the ablation arms (DIR: the run's folder, or a new one)
     python -m training synthesize --recipe R --out DIR    the synthesis pipeline alone (DIR: its folder)
 
 Rerunning the same command resumes: finished stages are skipped, the running one continues. Exit codes as the
@@ -27,6 +28,16 @@ def _run(args) -> int:
     return 0
 
 
+def _ablation(args) -> int:
+    from training.recipe import load_recipe
+    from training.run_recipe import run_ablation
+
+    run_ablation(load_recipe(args.recipe), args.out, overwrite=args.overwrite,
+                 echo=lambda line: print(line, flush=True))
+    print(f"ablation table: {args.out}/ablation/report.md")
+    return 0
+
+
 def _synthesize(args) -> int:
     from training.recipe import load_recipe
     from training.sft.synthesize import synthesize
@@ -47,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="start again in --out, discarding what is there")
     p.add_argument("--stop-after", choices=STAGES, help="stop after this stage (a later run continues)")
     p.set_defaults(func=_run)
+    p = sub.add_parser("ablation", help="the synthesis ablations: the same SFT budget on training sets differing in "
+                                        "one choice (outside the main run's hour; reuses its annealing and synthesis)")
+    p.add_argument("--recipe", required=True)
+    p.add_argument("--out", required=True, help="the run's folder (its annealing and synthesis reused) or a new one")
+    p.add_argument("--overwrite", action="store_true", help="start again in --out, discarding what is there")
+    p.set_defaults(func=_ablation)
     p = sub.add_parser("synthesize", help="the SFT data synthesis pipeline alone, from the recipe's synthesis section")
     p.add_argument("--recipe", required=True)
     p.add_argument("--out", required=True)

@@ -9,8 +9,14 @@
     DIR/eval/after/      the trained checkpoint on the tiers (torch)
     DIR/bundle/          the GGUF bundle (the only .gguf under DIR); DIR/exports/ the other formats asked for
     DIR/eval/bundle/     the bundle on the tiers and HumanEval (llama.cpp)
-    DIR/ablation/<arm>/  the same SFT budget on other training sets, scored on the multi-step tier
-    DIR/report.md, DIR/report.json, DIR/*.png   before/after, targets, ablations, synthesis statistics
+    DIR/report.md, DIR/report.json, DIR/*.png   before/after with tools off and on, targets, synthesis statistics
+
+Every word-problem figure comes twice: the model alone and with the SDK's calculator in the decoding loop
+(training/eval/word_problems.py). `run_ablation` (`python -m training ablation`) is its own command, outside the
+main path's hour: it reuses the run's annealing and synthesis and writes
+
+    DIR/ablation/<arm>/  the same SFT budget on other training sets, scored on both tiers
+    DIR/ablation/report.md, report.json, report.png
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ from training.isolated import run_isolated
 from training.recipe import ARMS, InfirRecipe
 from training.sft.errors import SFTError
 
-# the main result first (trained, evaluated, exported), the ablations after it
-STAGES = ("anneal", "eval_before", "synthesis", "sft", "eval_after", "export", "eval_bundle", "ablation", "report")
+STAGES = ("anneal", "eval_before", "synthesis", "sft", "eval_after", "export", "eval_bundle", "report")
+ABLATION_STAGES = ("anneal", "synthesis", "ablation", "ablation_report")
 
 
 class StageMarks:
@@ -56,6 +62,13 @@ def run_recipe(recipe: InfirRecipe, out: str | Path, *, overwrite: bool = False,
     return run_stages(STAGES, STAGE_FUNCTIONS, recipe, out, stop_after=stop_after, echo=echo)
 
 
+def run_ablation(recipe: InfirRecipe, out: str | Path, *, overwrite: bool = False, echo=print) -> dict:
+    """The ablation arms into `out`: the run's folder (its annealing and synthesis are reused) or a new one."""
+    out = Path(out).resolve()
+    pin_run(out, json.loads(json.dumps(recipe.as_dict(), default=str)), overwrite, SFTError)
+    return run_stages(ABLATION_STAGES, STAGE_FUNCTIONS, recipe, out, stop_after=None, echo=echo)
+
+
 def run_stages(names, functions: dict, recipe, out: Path, *, stop_after: str | None, echo) -> dict:
     """Run the stages `names` in that order (`functions`: name -> function(recipe, out, results, echo)), skipping
     those marked done in OUT/stages; returns the report stage's result (or the results so far when stopped early)."""
@@ -73,7 +86,7 @@ def run_stages(names, functions: dict, recipe, out: Path, *, stop_after: str | N
             results[name] = marks.put(name, {**result, "wall_s": round(time.perf_counter() - started, 1)})
         if name == stop_after:
             break
-    return results.get("report", results)
+    return results.get(names[-1], results)
 
 
 def pin_run(out: Path, pinned: dict, overwrite: bool, error: type[Exception]) -> None:
@@ -125,7 +138,7 @@ def stage_eval_before(recipe: InfirRecipe, out: Path, results: dict, echo) -> di
     before, _ = _starting_model(results)
     tiers = _evaluate(before, ["word_problems"], out / "eval" / "before", recipe, limit=recipe.eval.items,
                       backend="torch", dtype=recipe.eval.dtype)
-    figures = {"word_problems": tiers["suites"]["word_problems"]["tiers"]}
+    figures = _tier_figures(tiers)
     if recipe.eval.humaneval:  # the default model as users run it: its GGUF through llama.cpp, like the bundle later
         model = "default" if _starts_from_default(recipe) else before
         humaneval = _evaluate(model, ["humaneval"], out / "eval" / "humaneval_before", recipe,
@@ -177,21 +190,28 @@ def stage_ablation(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
         data, counts = arm_examples(arm, out / "synth", recipe, folder / "data.jsonl")
         final = _train(recipe, data, folder / "train", start, max_steps=recipe.ablation.max_steps,
                        save_steps=max(recipe.ablation.max_steps // 2, 1))
-        figures = _evaluate(final, ["word_problems"], folder / "eval", recipe, limit=recipe.ablation.eval_items,
-                            backend="torch", dtype=recipe.eval.dtype)["suites"]["word_problems"]["tiers"]
+        figures = _tier_figures(_evaluate(final, ["word_problems"], folder / "eval", recipe,
+                                          limit=recipe.ablation.eval_items, backend="torch", dtype=recipe.eval.dtype))
         arms[arm] = {"candidates": ARMS[arm][0], "instructions": ARMS[arm][1], **counts, **figures}
         atomic_write_text(result_path, json.dumps(arms[arm], indent=1) + "\n")
         shutil.rmtree(folder / "train" / "final")  # 0.5 GB each; the figures are what the ablation keeps
         shutil.rmtree(folder / "train" / "checkpoints", ignore_errors=True)
-        echo(f"ablation {arm}: multi_step {figures['multi_step']['accuracy']:.3f}, "
-             f"one_two_step {figures['one_two_step']['accuracy']:.3f}")
+        shown = figures["word_problems_with_tools"] or figures["word_problems"]
+        echo(f"ablation {arm}: multi_step {shown['multi_step']['accuracy']:.3f}, "
+             f"one_two_step {shown['one_two_step']['accuracy']:.3f}")
     return {"arms": arms, "max_steps": recipe.ablation.max_steps}
 
 
 def stage_eval_after(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
     tiers = _evaluate(results["sft"]["final"], ["word_problems"], out / "eval" / "after", recipe,
                       limit=recipe.eval.items, backend="torch", dtype=recipe.eval.dtype)
-    return {"word_problems": tiers["suites"]["word_problems"]["tiers"]}
+    return _tier_figures(tiers)
+
+
+def _tier_figures(results: dict) -> dict:
+    """An evaluation's word-problem tiers: tools off, and with the calculator (None where it was not asked)."""
+    w = results["suites"]["word_problems"]
+    return {"word_problems": w["tiers"], "word_problems_with_tools": (w.get("with_tools") or {}).get("tiers")}
 
 
 def stage_export(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
@@ -211,7 +231,7 @@ def stage_export(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
 def stage_eval_bundle(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
     bundle = out / "bundle"
     tiers = _evaluate(bundle, ["word_problems"], out / "eval" / "bundle", recipe, limit=recipe.eval.items)
-    figures = {"word_problems": tiers["suites"]["word_problems"]["tiers"], "backend": tiers["model"]["backend"]}
+    figures = {**_tier_figures(tiers), "backend": tiers["model"]["backend"]}
     if recipe.eval.humaneval:
         humaneval = _evaluate(bundle, ["humaneval"], out / "eval" / "humaneval_bundle", recipe,
                               limit=recipe.eval.humaneval_limit)
@@ -227,8 +247,16 @@ def stage_report(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
     return report
 
 
+def stage_ablation_report(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
+    from training.recipe_report import write_ablation_report
+
+    write_ablation_report(out / "ablation", results["ablation"])
+    echo(f"report: {out / 'ablation' / 'report.md'}")
+    return {"arms": results["ablation"]["arms"]}
+
+
 STAGE_FUNCTIONS = {
     "anneal": stage_anneal, "eval_before": stage_eval_before, "synthesis": stage_synthesis, "sft": stage_sft,
     "ablation": stage_ablation, "eval_after": stage_eval_after, "export": stage_export,
-    "eval_bundle": stage_eval_bundle, "report": stage_report,
+    "eval_bundle": stage_eval_bundle, "report": stage_report, "ablation_report": stage_ablation_report,
 }

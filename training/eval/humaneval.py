@@ -59,7 +59,7 @@ def completions(engine, problems: list[dict], config: HumanEvalConfig, progress:
     kept = [p for p, ok in zip(prompts, fits, strict=True) if ok]
     texts = iter(greedy_replies(engine, kept, max_new_tokens=config.max_new_tokens,
                                 stop=CHAT_STOP if chat else STOP, progress=progress, desc="humaneval"))
-    return [(("\n" if chat else "") + next(texts)) if ok else None for ok in fits]
+    return [(("\n" if chat else "") + next(texts).text) if ok else None for ok in fits]
 
 
 def program(problem: dict, completion: str) -> str:

@@ -146,9 +146,13 @@ def summary_table(results: dict) -> str:
         rows.append(("math", "accuracy (all sets)", f"{m['accuracy']:.4f}", f"{m['correct']}/{m['items']}",
                      wall["math"]))
     if "word_problems" in suites:
-        for name, tier in suites["word_problems"]["tiers"].items():
-            rows.append((f"word problems: {name}", "accuracy", f"{tier['accuracy']:.4f}",
-                         f"{tier['correct']}/{tier['items']}", ""))
+        w = suites["word_problems"]
+        tool_rows = [(f"accuracy with {', '.join(w['with_tools']['tools'])}", w["with_tools"]["tiers"])] \
+            if "with_tools" in w else []
+        for figure, tiers in [("accuracy", w["tiers"]), *tool_rows]:
+            for name, tier in tiers.items():
+                rows.append((f"word problems: {name}", figure, f"{tier['accuracy']:.4f}",
+                             f"{tier['correct']}/{tier['items']}", ""))
         rows[-1] = (*rows[-1][:4], wall["word_problems"])
     if "ppl" in suites:
         p = suites["ppl"]
@@ -174,9 +178,11 @@ def report(results: dict) -> str:
                      "answers compared as numbers.")
     if "word_problems" in results["suites"]:
         w = results["suites"]["word_problems"]
+        tools = w.get("with_tools")
+        again = f"; asked again with the tools {tools['tools']} in the decoding loop ({tools['tool_calls']} calls)"
         notes.append(f"Word problems: test-split templates, system prompt {w['system_prompt']!r}, the question then "
                      f"{w['instruction']!r}, greedy, at most {w['max_new_tokens']} new tokens, the last number in the "
-                     "reply is the answer.")
+                     f"reply is the answer{again if tools else ''}.")
     if "humaneval" in results["suites"]:
         notes.append("HumanEval: greedy, one sample per problem, run in the sandbox ("
                      + ", ".join(results["suites"]["humaneval"]["sandbox"]) + ").")

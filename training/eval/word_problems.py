@@ -7,6 +7,9 @@ from the generators' test split only: phrasings and situation families that trai
 
 - one_two_step: add/subtract, multiply, divide, change from a purchase, ages (1-2 operations);
 - multi_step: 3-4 operations with an irrelevant numeric fact mixed in.
+
+Every item is asked twice: the model alone (tools off), and the product as users run it, with the SDK's calculator in
+the decoding loop (`tools=("calculator",)`, infir_edge.tools): `figures["tiers"]` and `figures["with_tools"]`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class WordProblemsConfig:
     max_new_tokens: int = 160
     batch_size: int = 32  # prompts decoded together on the torch backend
     tiers: tuple[str, ...] = TIERS
+    tools: tuple[str, ...] = ("calculator",)  # the second row's tools; () asks each item once, tools off
 
 
 def tier_items(tier: str, count: int) -> list[dict]:
@@ -60,23 +64,35 @@ def last_number(text: str) -> int | float | None:
 
 def run_word_problems(engine, *, limit: int | None = None, progress: bool = False,
                       config: WordProblemsConfig | None = None) -> tuple[dict, list[dict]]:
-    """Accuracy per tier over `limit` (default config.items) test items each; returns (figures, records)."""
+    """Accuracy per tier over `limit` (default config.items) test items each, tools off and on; returns (figures,
+    records)."""
     config = config or WordProblemsConfig()
     count = limit or config.items
     items = [item for tier in config.tiers for item in tier_items(tier, count)]
     prompts = [chat_prompt(engine, item["question"]) for item in items]
-    replies = greedy_replies(engine, prompts, max_new_tokens=config.max_new_tokens, batch_size=config.batch_size,
-                             progress=progress, desc="word problems")
-    records = []
-    for item, reply in zip(items, replies, strict=True):
-        predicted = last_number(reply)
-        records.append({**item, "prediction": predicted, "correct": predicted == item["answer"], "reply": reply})
-    tiers = {}
-    for tier in config.tiers:
-        correct = [r["correct"] for r in records if r["tier"] == tier]
-        tiers[tier] = {"accuracy": sum(correct) / len(correct), "correct": sum(correct), "items": len(correct)}
-    figures = {"tiers": tiers, "max_new_tokens": config.max_new_tokens, "system_prompt": SYSTEM_PROMPT,
-               "instruction": INSTRUCTION}
+    records = [dict(item) for item in items]
+    figures = {"max_new_tokens": config.max_new_tokens, "system_prompt": SYSTEM_PROMPT, "instruction": INSTRUCTION}
+    for tools in ((), config.tools) if config.tools else ((),):
+        desc = f"word problems with {', '.join(tools)}" if tools else "word problems"
+        replies = greedy_replies(engine, prompts, max_new_tokens=config.max_new_tokens, batch_size=config.batch_size,
+                                 progress=progress, desc=desc, tools=tools)
+        for record, reply in zip(records, replies, strict=True):
+            predicted = last_number(reply.text)
+            judged = {"prediction": predicted, "correct": predicted == record["answer"], "reply": reply.text}
+            if tools:
+                record["with_tools"] = {**judged, "tool_calls": [call.as_dict() for call in reply.tool_calls]}
+            else:
+                record.update(judged)
+        rows = [r["with_tools"] if tools else r for r in records]
+        tiers = {}
+        for tier in config.tiers:
+            correct = [row["correct"] for row, r in zip(rows, records, strict=True) if r["tier"] == tier]
+            tiers[tier] = {"accuracy": sum(correct) / len(correct), "correct": sum(correct), "items": len(correct)}
+        if tools:
+            calls = sum(len(row["tool_calls"]) for row in rows)
+            figures["with_tools"] = {"tools": list(tools), "tiers": tiers, "tool_calls": calls}
+        else:
+            figures["tiers"] = tiers
     return figures, records
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from tiny_models import CHAIN_PROMPT
 
 import infir_edge
 from training.eval.batched import greedy_replies
@@ -95,17 +96,29 @@ def test_greedy_replies_are_the_same_batched_and_one_by_one(engine):
     assert len({len(engine.prompt_ids(p)) for p in prompts}) == 4  # the batch is left-padded
     batched = greedy_replies(engine, prompts, max_new_tokens=10, batch_size=4)
     alone = greedy_replies(engine, prompts, max_new_tokens=10, batch_size=1)
-    assert len(set(alone)) == 4 and all(reply.strip() for reply in alone)
+    assert len(set(alone)) == 4 and all(reply.text.strip() for reply in alone)
     assert batched == alone
 
 
 def test_greedy_replies_cut_at_a_stop_string_the_same_both_ways(engine):
     prompts = [chat_prompt(engine, q) for q in QUESTIONS]
-    full = greedy_replies(engine, prompts, max_new_tokens=10, batch_size=1)
+    full = [reply.text for reply in greedy_replies(engine, prompts, max_new_tokens=10, batch_size=1)]
     stop = next(c for c in "etaoinsr" if sum(c in reply for reply in full) >= 2)
     batched = greedy_replies(engine, prompts, max_new_tokens=10, stop=[stop], batch_size=4)
     alone = greedy_replies(engine, prompts, max_new_tokens=10, stop=[stop], batch_size=1)
-    assert batched == alone == [reply.split(stop)[0] for reply in full]
+    assert [r.text for r in batched] == [r.text for r in alone] == [reply.split(stop)[0] for reply in full]
+
+
+def test_batched_replies_answer_calculator_calls_as_the_engine_does(chain_model):
+    from infir_edge.tools import ToolCall
+
+    prompts = [CHAIN_PROMPT, "Hello there, how are you", CHAIN_PROMPT]  # padded rows beside each other
+    with infir_edge.load(chain_model("torch"), backend="torch") as chain:
+        batched = greedy_replies(chain, prompts, max_new_tokens=7, batch_size=3, tools=("calculator",))
+        alone = greedy_replies(chain, prompts, max_new_tokens=7, batch_size=1, tools=("calculator",))
+    assert batched == alone
+    assert batched[0].text == batched[2].text == "<<48/2=24>> clips"  # 7 sampled tokens; the answer's 3 on top
+    assert batched[0].tool_calls == (ToolCall("calculator", "48/2", "24", "24>>"),)
 
 
 def test_run_word_problems_gives_each_tier_limit_items_judged_by_the_last_number(engine):
