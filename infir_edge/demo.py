@@ -36,10 +36,15 @@ def run_demo(model: str = "default", backend: str | None = None, threads: int | 
         chat = stream.result
 
         console.print(f"\n[bold cyan]question[/] {REASONING_QUESTION}")
-        reasoning = engine.reason(REASONING_QUESTION, budget=256)
-        print(reasoning.steps.strip())
-        verdict = "correct" if reasoning.answer == REASONING_EXPECTED else f"expected {REASONING_EXPECTED}"
-        console.print(f"[bold]answer[/] {reasoning.answer} ({verdict})")
+        for tools in ((), ("calculator",)):
+            # the model alone, then with the calculator in the decoding loop: the model plans, the device computes
+            if tools:
+                console.print("\n[bold cyan]the same, with the calculator[/] (tools=('calculator',))")
+            reasoning = engine.reason(REASONING_QUESTION, budget=256, tools=tools)
+            print(reasoning.steps.strip())
+            verdict = "correct" if reasoning.answer == REASONING_EXPECTED else f"expected {REASONING_EXPECTED}"
+            calls = "; calculator: " + ", ".join(f"{c.expression} = {c.result}" for c in reasoning.tool_calls)
+            console.print(f"[bold]answer[/] {reasoning.answer} ({verdict}){calls if tools else ''}")
 
         # the speed of a plain completion with a fixed length, so runs compare
         probe = engine.generate("The history of the bicycle", GenerationConfig(max_new_tokens=64, stop=()))

@@ -369,7 +369,10 @@ class Engine(ABC):
                     out.token_ids.extend(forced)
                     sampler.observe(forced)
                     timings.forced_tokens += len(forced)
-                    piece += "".join(assembler.push(self._token_bytes(t)) for t in forced)
+                    for t in forced:
+                        answer = self._token_bytes(t)
+                        piece += assembler.push(answer)
+                        watcher.push(answer, forced=True)
                     finished = assembler.stopped
             if step == 0:
                 timings.ttft_s = clock() - start

@@ -16,7 +16,7 @@ from infir_edge.runtime.engine import Engine, EngineInfo
 from infir_edge.runtime.hf_tokenizer import HFTokenizerBackend
 from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
-DTYPES = ("float32", "bfloat16", "float16")
+DTYPES = ("float32", "bfloat16", "float16", "auto")
 
 
 def _import_torch():
@@ -26,6 +26,14 @@ def _import_torch():
     except ImportError as e:
         raise BackendUnavailableError("torch", "torch", str(e)) from None
     return torch, transformers
+
+
+def native_dtype(torch) -> str:
+    """`dtype="auto"`: bfloat16 where the CPU computes it natively (AVX512-BF16 or AMX), float32 elsewhere, where
+    torch emulates bf16 ([measured] batched greedy decoding of the 135M, 32 rows, 2 cores of an AVX2 EPYC: float32 76
+    tok/s, bfloat16 22; with AVX512-BF16 bf16 decoded ~1.8x faster than float32)."""
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return "bfloat16" if native else "float32"
 
 
 class TorchEngine(HFTokenizerBackend, Engine):
@@ -43,6 +51,7 @@ class TorchEngine(HFTokenizerBackend, Engine):
         torch, transformers = _import_torch()
         if dtype not in DTYPES:
             raise InvalidRequestError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+        dtype = native_dtype(torch) if dtype == "auto" else dtype
         self.path = Path(path)
         self.threads = resolve_threads(threads)
         torch.set_num_threads(self.threads)

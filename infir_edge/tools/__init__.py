@@ -44,15 +44,13 @@ class CallWatcher:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._text = ""
 
-    def push(self, data: bytes) -> ToolCall | None:
-        """Add one sampled token's bytes; the call the text now ends in, run (None if none)."""
+    def push(self, data: bytes, *, forced: bool = False) -> ToolCall | None:
+        """Add one token's bytes; the call the text now ends in, run (None if none). A forced token (a tool's answer)
+        only joins the text, so that a chain goes on from a result: `2 * 3 = 6 + 4 =` calls `6 + 4`."""
         self._text = (self._text + self._decoder.decode(data))[-self.WINDOW:]
-        for tool in self.tools:
-            call = tool.call(self._text)
-            if call is not None:
-                self._text = ""  # the answer is not looked at: a result never calls a tool
-                return call
-        return None
+        if forced:
+            return None
+        return next((call for call in (tool.call(self._text) for tool in self.tools) if call is not None), None)
 
 
 def tool_names() -> tuple[str, ...]:

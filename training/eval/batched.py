@@ -72,9 +72,9 @@ class ToolForcing:
     def __call__(self, input_ids, scores):  # [B, T], [B, V]
         if input_ids.shape[1] > self.width:  # the token each row just took
             for row, token in enumerate(input_ids[:, -1].tolist()):
-                if self.forced[row] or token in self.engine.eog_token_ids:
+                if token in self.engine.eog_token_ids:
                     continue
-                call = self.watchers[row].push(self.engine.token_bytes(token))
+                call = self.watchers[row].push(self.engine.token_bytes(token), forced=self.forced[row])
                 if call is not None:
                     self.calls[row].append(call)
                     self.queues[row].extend(self.engine.tokenize(call.inserted, add_special=False))

@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", "-b", choices=tuple(BACKENDS), help="default: by the model's format")
     parser.add_argument("--threads", "-t", type=int, help="CPU threads (default: physical cores)")
     parser.add_argument("--n-ctx", type=int, help="context length (default: trained context, capped by memory)")
-    parser.add_argument("--dtype", choices=("float32", "bfloat16", "float16"),
-                        help="torch backend weights (default float32; bfloat16 is faster on CPUs with bf16 units)")
+    parser.add_argument("--dtype", choices=("float32", "bfloat16", "float16", "auto"),
+                        help="torch backend weights (default float32; bfloat16 is faster on CPUs with bf16 units, "
+                             "auto picks it there)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.set_defaults(func=_evaluate)
     return parser
