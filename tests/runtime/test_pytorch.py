@@ -84,3 +84,15 @@ def test_a_gguf_runs_on_torch_as_on_llama_cpp(tiny_gguf):
         assert torch.eog_token_ids == llama.eog_token_ids
         difference = np.abs(llama.teacher_forced_logits(ids) - torch.teacher_forced_logits(ids)).max()
     assert difference < 1e-2  # f16 weights on both sides; measured 9e-4 against logits of magnitude ~2
+
+
+def test_auto_dtype_is_bf16_only_where_the_cpu_computes_it(monkeypatch):
+    import torch
+
+    from infir_edge.runtime.pytorch import native_dtype
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert native_dtype(torch) == "float32"
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert native_dtype(torch) == "bfloat16"

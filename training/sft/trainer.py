@@ -84,10 +84,11 @@ def resolve_precision(precision: str, runtime) -> str:
         return precision
     import torch
 
+    from infir_edge.runtime.pytorch import native_dtype
+
     if runtime.device.type == "cuda":
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")  # private, so probed: absent means no
-    return "bf16" if any(getattr(torch.cpu, name, lambda: False)() for name in probes) else "fp32"
+    return "bf16" if native_dtype(torch) == "bfloat16" else "fp32"
 
 
 def set_threads(threads: int | None, runtime) -> None:
