@@ -145,7 +145,8 @@ def reason(
         answer = extract_answer(text, fmt)
         if chain.finish_reason == "length":
             result.budget_exhausted += 1
-            forced = _force_answer(engine, prompt + text, fmt, tools, result.tool_calls)
+            forced, calls = _force_answer(engine, prompt + text, fmt, tools)
+            result.tool_calls.extend(calls)
             text += forced
             answer = extract_answer(forced, fmt) or answer
         result.chains.append(text)
@@ -174,14 +175,14 @@ def _forced_tokens(fmt: AnswerFormat) -> int:
     return FORCED_ANSWER_TOKENS.get(fmt, 48)
 
 
-def _force_answer(engine, prompt_so_far: str, fmt: AnswerFormat, tools: tuple[str, ...], calls: list) -> str:
-    """Close a cut chain: append the answer cue and let the model say only the answer; return both."""
+def _force_answer(engine, prompt_so_far: str, fmt: AnswerFormat, tools: tuple[str, ...]) -> tuple[str, list]:
+    """Close a cut chain: append the answer cue and let the model say only the answer; return both as text, and
+    the tool calls the answer made."""
     cue = _cue(fmt)
     room = engine.n_ctx - len(engine.tokenize(prompt_so_far + cue))
     max_new_tokens = min(_forced_tokens(fmt), room)
     if max_new_tokens < 1:
-        return ""
+        return "", []
     stop = ("```",) if fmt == "code" else ("\n",)
     forced = engine.generate(prompt_so_far + cue, max_new_tokens=max_new_tokens, stop=stop, tools=tools)
-    calls.extend(forced.tool_calls)
-    return cue + forced.text + ("\n```" if fmt == "code" else "")
+    return cue + forced.text + ("\n```" if fmt == "code" else ""), forced.tool_calls

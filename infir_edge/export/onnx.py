@@ -113,7 +113,7 @@ def build(checkpoint: Path, bundle: Path, quant: str, staging: Path, extra_optio
         raise BackendUnavailableError("onnxruntime", "onnx", str(e)) from None
     built = staging / "built"
     options = {"int4_block_size": BLOCK_SIZE, "int4_accuracy_level": ACCURACY_LEVEL, **(extra_options or {})}
-    eight_bit = eight_bit_matmuls(json.loads((checkpoint / "config.json").read_text()))
+    eight_bit = eight_bit_matmuls(json.loads((checkpoint / "config.json").read_text())) if quant == "int4" else []
     if quant == "int4":
         options["int4_nodes_to_exclude"] = ",".join(eight_bit)  # quantized to EIGHT_BITS below
         options["int4_is_symmetric"] = str(INT4_SYMMETRIC).lower()

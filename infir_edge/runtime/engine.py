@@ -21,7 +21,7 @@ from infir_edge.runtime.chat import IMAGE_PLACEHOLDER, render_chat, split_images
 from infir_edge.runtime.generation import Generation, GenerationConfig, Timings
 from infir_edge.runtime.sampling import Sampler
 from infir_edge.runtime.text import TextAssembler
-from infir_edge.tools import CallWatcher, build_tools
+from infir_edge.tools import ToolRunner
 
 
 @dataclass(frozen=True)
@@ -338,7 +338,8 @@ class Engine(ABC):
         sampler.observe(prompt_ids)
         assembler = TextAssembler(config.stop)
 
-        watcher = CallWatcher(build_tools(config.tools)) if config.tools else None
+        tools = ToolRunner(config.tools, lambda text: self._tokenize(text, False), self._token_bytes) \
+            if config.tools else None
 
         self._check_open()
         start = clock()
@@ -354,12 +355,10 @@ class Engine(ABC):
             if not finished:
                 out.token_ids.append(token)
                 sampler.observe((token,))
-                data = self._token_bytes(token)
-                piece = assembler.push(data)
+                piece = assembler.push(self._token_bytes(token))
                 finished = assembler.stopped
-                call = watcher.push(data) if watcher is not None and not finished else None
+                call, forced = tools.after(token) if tools is not None and not finished else (None, [])
                 if call is not None:
-                    forced = self._tokenize(call.inserted, False)
                     if cached + 1 + len(forced) > self.n_ctx:  # the answer does not fit the context: the end
                         out.finish_reason = "length"
                         if piece:
@@ -369,10 +368,7 @@ class Engine(ABC):
                     out.token_ids.extend(forced)
                     sampler.observe(forced)
                     timings.forced_tokens += len(forced)
-                    for t in forced:
-                        answer = self._token_bytes(t)
-                        piece += assembler.push(answer)
-                        watcher.push(answer, forced=True)
+                    piece += "".join(assembler.push(self._token_bytes(t)) for t in forced)
                     finished = assembler.stopped
             if step == 0:
                 timings.ttft_s = clock() - start

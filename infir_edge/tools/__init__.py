@@ -8,34 +8,17 @@ on from there. `GenerationConfig(tools=("calculator",))` turns a tool on; with n
 from __future__ import annotations
 
 import codecs
-from dataclasses import asdict, dataclass
-from typing import Protocol
+from collections.abc import Callable
 
 from infir_edge.errors import InvalidRequestError
+from infir_edge.tools.calculator import Calculator
+from infir_edge.tools.call import Tool, ToolCall
 
-
-@dataclass(frozen=True)
-class ToolCall:
-    """One call a generation made: what the model wrote, what the tool answered, and the text inserted."""
-
-    tool: str
-    expression: str
-    result: str
-    inserted: str  # the forced text: the result and whatever closes the call
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-class Tool(Protocol):
-    name: str
-
-    def call(self, text: str) -> ToolCall | None:
-        """The call `text` ends in, run; None when it ends in none."""
+__all__ = ["CallWatcher", "Tool", "ToolCall", "ToolRunner", "build_tools", "tool_names"]
 
 
 class CallWatcher:
-    """The text generated since the last call, and the tools that look at it after every token."""
+    """The end of the generated text (WINDOW characters), and the tools that look at it after every token."""
 
     WINDOW = 256  # characters kept: longer than any call a tool answers
 
@@ -53,6 +36,25 @@ class CallWatcher:
         return next((call for call in (tool.call(self._text) for tool in self.tools) if call is not None), None)
 
 
+class ToolRunner:
+    """One sequence's tools, for a decoding loop: after each sampled token, the call it completed and the token ids
+    that answer it, to be appended as forced tokens (the Engine's loop, and each row of a batched one)."""
+
+    def __init__(self, names: tuple[str, ...], tokenize: Callable[[str], list[int]],
+                 token_bytes: Callable[[int], bytes]) -> None:
+        self.watcher = CallWatcher(build_tools(names))
+        self.tokenize, self.token_bytes = tokenize, token_bytes
+
+    def after(self, token: int) -> tuple[ToolCall | None, list[int]]:
+        call = self.watcher.push(self.token_bytes(token))
+        if call is None:
+            return None, []
+        forced = self.tokenize(call.inserted)
+        for answer in forced:
+            self.watcher.push(self.token_bytes(answer), forced=True)
+        return call, forced
+
+
 def tool_names() -> tuple[str, ...]:
     return tuple(_BUILDERS)
 
@@ -65,10 +67,4 @@ def build_tools(names: tuple[str, ...]) -> tuple[Tool, ...]:
     return tuple(_BUILDERS[n]() for n in names)
 
 
-def _calculator() -> Tool:
-    from infir_edge.tools.calculator import Calculator
-
-    return Calculator()
-
-
-_BUILDERS = {"calculator": _calculator}
+_BUILDERS: dict[str, Callable[[], Tool]] = {"calculator": Calculator}

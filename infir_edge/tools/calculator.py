@@ -19,6 +19,8 @@ import operator
 import re
 from fractions import Fraction
 
+from infir_edge.tools.call import ToolCall
+
 MAX_LENGTH = 120  # characters of an expression
 MAX_DEPTH = 24  # nesting of the parsed expression
 MAX_MAGNITUDE = Fraction(10) ** 24  # of any literal or intermediate value
@@ -53,7 +55,7 @@ def evaluate(expression: str) -> Fraction:
         raise CalculatorError("the expression is not text")
     if len(expression) > MAX_LENGTH:
         raise CalculatorError(f"the expression is longer than {MAX_LENGTH} characters")
-    text = _THOUSANDS.sub("", expression.translate(_SYMBOLS)).strip()
+    text = _normalized(expression)
     if not text:
         raise CalculatorError("the expression is empty")
     try:
@@ -61,6 +63,11 @@ def evaluate(expression: str) -> Fraction:
     except (SyntaxError, ValueError):  # ValueError: a NUL byte
         raise CalculatorError(f"not an arithmetic expression: {expression!r}") from None
     return _value(tree.body, depth=0)
+
+
+def _normalized(expression: str) -> str:
+    """Python's spelling of what a person writes: `×` is `*`, `^` is `**`, `1,250` is `1250`."""
+    return _THOUSANDS.sub("", expression.translate(_SYMBOLS)).strip()
 
 
 def _value(node: ast.AST, depth: int) -> Fraction:
@@ -134,9 +141,7 @@ class Calculator:
             raise ValueError(f"unknown calculator convention(s) {sorted(unknown)}; known: {CONVENTIONS}")
         self.conventions = conventions
 
-    def call(self, text: str):
-        from infir_edge.tools import ToolCall
-
+    def call(self, text: str) -> ToolCall | None:
         if not text.endswith("="):
             return None
         if "markup" in self.conventions:
@@ -168,7 +173,7 @@ def _plain_expression(text: str) -> str | None:
             continue  # an expression starts at a word boundary, not inside a number
         expression = candidate[start:].strip()
         try:
-            tree = ast.parse(_THOUSANDS.sub("", expression.translate(_SYMBOLS)), mode="eval").body
+            tree = ast.parse(_normalized(expression), mode="eval").body
         except (SyntaxError, ValueError):
             continue
         if isinstance(tree, ast.BinOp):

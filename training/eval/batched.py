@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 FORCED_ROOM = 96  # tokens of tools' answers a batched reply may hold beyond max_new_tokens
 
@@ -55,15 +56,16 @@ def _one_by_one(engine, prompts, max_new_tokens, stop, progress, desc, tools) ->
 
 
 class ToolForcing:
-    """Hugging Face `generate`'s logits processor and stopping criterion for tools in a batch: each row's text is
-    watched for calls (infir_edge.tools.CallWatcher), an answer is forced token by token (every other logit -inf),
-    and a row is done when it has sampled `max_new_tokens`, however many tokens were forced."""
+    """Hugging Face `generate`'s logits processor and stopping criterion for tools in a batch: each row has its
+    infir_edge.tools.ToolRunner (the Engine's loop uses the same), an answer is forced token by token (every other
+    logit -inf), and a row is done when it has sampled `max_new_tokens`, however many tokens were forced."""
 
     def __init__(self, engine, tools: tuple[str, ...], rows: int, prompt_width: int, max_new_tokens: int) -> None:
-        from infir_edge.tools import CallWatcher, build_tools
+        from infir_edge.tools import ToolRunner
 
-        self.engine, self.width, self.max_new_tokens = engine, prompt_width, max_new_tokens
-        self.watchers = [CallWatcher(build_tools(tools)) for _ in range(rows)]
+        self.width, self.max_new_tokens, self.eog = prompt_width, max_new_tokens, engine.eog_token_ids
+        tokenize = partial(engine.tokenize, add_special=False)
+        self.runners = [ToolRunner(tools, tokenize, engine.token_bytes) for _ in range(rows)]
         self.queues: list[deque] = [deque() for _ in range(rows)]
         self.forced = [False] * rows  # whether the row's last token was forced
         self.sampled = [0] * rows
@@ -72,12 +74,12 @@ class ToolForcing:
     def __call__(self, input_ids, scores):  # [B, T], [B, V]
         if input_ids.shape[1] > self.width:  # the token each row just took
             for row, token in enumerate(input_ids[:, -1].tolist()):
-                if token in self.engine.eog_token_ids:
+                if self.forced[row] or token in self.eog:
                     continue
-                call = self.watchers[row].push(self.engine.token_bytes(token), forced=self.forced[row])
+                call, forced = self.runners[row].after(token)
                 if call is not None:
                     self.calls[row].append(call)
-                    self.queues[row].extend(self.engine.tokenize(call.inserted, add_special=False))
+                    self.queues[row].extend(forced)
         for row, queue in enumerate(self.queues):
             self.forced[row] = bool(queue)
             if queue:
