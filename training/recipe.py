@@ -26,7 +26,15 @@ class AblationSettings:
 
 @dataclass
 class EvalSettings:
-    items: int = 200  # per word-problem tier
+    items: int = 200  # per word-problem tier: the GGUF bundle, the model the targets judge
+    # the models the bundle is compared with, the model before training and the trained checkpoint, on the first
+    # `reference_items` of each tier (None: `items`): both decode on torch, in batches, which on 2 cores is still
+    # slower than the bundle on llama.cpp, and the default model rambles to the token limit
+    reference_items: int | None = None
+
+    @property
+    def reference_count(self) -> int:
+        return self.items if self.reference_items is None else self.reference_items
     # the checkpoints' weights while evaluated: "auto" is bf16 where the CPU has bf16 units (~1.8x faster than fp32
     # there), fp32 where torch would emulate it (3.5x slower than fp32 on an AVX2 CPU)
     dtype: str = "auto"
@@ -97,9 +105,13 @@ def _check_values(recipe: InfirRecipe, source: str) -> None:
             raise SFTError(f"{source}: {where} must be one of {', '.join(allowed)}, not {value!r}")
     from training.eval.word_problems import DECONTAM_ITEMS
 
-    for where, items in (("eval.items", recipe.eval.items), ("ablation.eval_items", recipe.ablation.eval_items)):
+    for where, items in (("eval.items", recipe.eval.items), ("eval.reference_items", recipe.eval.reference_count),
+                         ("ablation.eval_items", recipe.ablation.eval_items)):
         if not 1 <= items <= DECONTAM_ITEMS:  # beyond, test items would not be checked against the training data
             raise SFTError(f"{source}: {where} must be from 1 to {DECONTAM_ITEMS}, not {items}")
+    if recipe.eval.reference_count > recipe.eval.items:  # the bundle is compared with the references on these
+        raise SFTError(f"{source}: eval.reference_items ({recipe.eval.reference_items}) must not exceed eval.items "
+                       f"({recipe.eval.items})")
     unknown = sorted(set(recipe.ablation.arms) - set(ARMS))
     if unknown:
         raise SFTError(f"{source}: ablation.arms: unknown {unknown} (known: {list(ARMS)})")

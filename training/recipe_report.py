@@ -5,6 +5,7 @@ stage, with a PNG bar chart; and DIR/ablation/report.md (+ .json, .png) of the a
 from __future__ import annotations
 
 import json
+import math
 import platform
 from pathlib import Path
 
@@ -35,12 +36,30 @@ def targets_met(recipe, results: dict) -> dict:
         checks["humaneval_drop"] = {"target": f"<= {t.humaneval_drop:.2f}", "value": round(drop, 4),
                                     "met": drop <= t.humaneval_drop + 1e-9}
     if after and bundle:
-        gaps = [abs(_accuracy(after, k, row) - _accuracy(bundle, k, row)) for k in TIER_NAMES for row in ROWS
-                if _accuracy(after, k, row) is not None and _accuracy(bundle, k, row) is not None]
+        same = bundle.get("reference_items") or bundle  # the bundle on the items the references were asked
+        gaps = [abs(_accuracy(after, k, row) - _accuracy(same, k, row)) for k in TIER_NAMES for row in ROWS
+                if _accuracy(after, k, row) is not None and _accuracy(same, k, row) is not None]
         gap = max(gaps)
         checks["bundle_gap"] = {"target": f"<= {t.bundle_gap:.2f}", "value": round(gap, 4),
                                 "met": gap <= t.bundle_gap + 1e-9}
     return checks
+
+
+def _setting(figures: dict | None, recipe) -> str:
+    """How a model was evaluated: its backend and items per tier."""
+    if not figures or not figures.get("word_problems"):
+        return "not evaluated"
+    items = next(iter(figures["word_problems"].values()))["items"]
+    backend = figures.get("backend", "torch")
+    return f"{backend}{f' ({recipe.eval.dtype})' if backend == 'torch' else ''}, {items} items per tier"
+
+
+def wilson(correct: int, items: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% by default): honest at 0/n and n/n, unlike the normal one."""
+    p, n = correct / items, items
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _cell(figures: dict | None, tier: str, row: str) -> str:
@@ -48,16 +67,18 @@ def _cell(figures: dict | None, tier: str, row: str) -> str:
     if not tiers:
         return "-"
     f = tiers[tier]
-    return f"{f['accuracy']:.3f} ({f['correct']}/{f['items']})"
+    low, high = wilson(f["correct"], f["items"])
+    return f"{f['accuracy']:.3f} ({f['correct']}/{f['items']}) [{low:.2f}, {high:.2f}]"
 
 
 def render(recipe, results: dict, checks: dict) -> str:
     before, after, bundle = (results.get(key) for _, key in MODELS)
     lines = ["# InfiR recipe report", "",
-             f"Word-problem tiers: {recipe.eval.items} test-split items each (templates and situations unseen in "
-             "training), chat form, greedy, at most 160 new tokens, the last number of the reply is the answer; each "
-             "asked with tools off (the model alone) and with the SDK's calculator in the decoding loop (the product). "
-             "The default model and the checkpoint run on torch (" + recipe.eval.dtype + "), the bundle on llama.cpp.",
+             "Word-problem tiers: test-split items (templates and situations unseen in training), chat form, greedy, "
+             "at most 160 new tokens, the last number of the reply is the answer; each asked with tools off (the "
+             "model alone) and with the SDK's calculator in the decoding loop (the product). "
+             + "; ".join(f"{name}: {_setting(results.get(key), recipe)}" for name, key in MODELS)
+             + ". Cells give 95% Wilson intervals in brackets.",
              "",
              f"| figure | default model | trained checkpoint | GGUF bundle ({recipe.export.quant}) | target | met |",
              "|---|---|---|---|---|---|"]

@@ -77,6 +77,12 @@ def test_a_value_of_the_wrong_type_is_an_error_naming_its_place(raw, path, value
         recipe_from_dict(changed(raw, path, value), source="x.yaml")
 
 
+def test_reference_items_beyond_items_is_an_error(raw):
+    raw = changed(changed(raw, "eval.items", 40), "eval.reference_items", 60)
+    with pytest.raises(SFTError, match=r"eval.reference_items \(60\) must not exceed eval.items \(40\)"):
+        recipe_from_dict(raw)
+
+
 def test_an_unknown_ablation_arm_is_an_error(raw):
     with pytest.raises(SFTError, match=r"ablation.arms: unknown \['raw_everything'\]"):
         recipe_from_dict(changed(raw, "ablation.arms", ["rejection_evolved", "raw_everything"]))

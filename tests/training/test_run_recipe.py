@@ -20,7 +20,7 @@ import yaml
 
 import infir_edge
 from training.recipe import InfirRecipe, recipe_from_dict
-from training.recipe_report import targets_met
+from training.recipe_report import targets_met, wilson
 from training.run_recipe import STAGES, run_ablation, run_recipe
 from training.sft.errors import SFTError
 
@@ -305,6 +305,22 @@ def test_targets_met_by_hand(target, results, value, met):
 ])  # fmt: skip
 def test_targets_met_checks_only_what_the_stages_measured(stages, checked):
     assert set(targets_met(InfirRecipe(), {name: _tiers(0.5, 0.5) for name in stages})) == checked
+
+
+def test_bundle_gap_compares_the_bundle_on_the_items_the_checkpoint_was_asked():
+    bundle = {**_tiers(0.80, 0.40), "reference_items": _tiers(0.51, 0.30)}  # all items, and the checkpoint's prefix
+    checks = targets_met(InfirRecipe(), {"eval_after": _tiers(0.50, 0.30), "eval_bundle": bundle})
+    assert checks["bundle_gap"]["value"] == pytest.approx(0.01)
+    assert checks["one_two_step"]["value"] == 0.80  # the targets judge the bundle on every item
+
+
+@pytest.mark.parametrize(("correct", "items", "low", "high"), [
+    (0, 20, 0.0, 0.161),
+    (20, 20, 0.839, 1.0),
+    (48, 60, 0.682, 0.882),
+])  # fmt: skip
+def test_wilson_interval(correct, items, low, high):
+    assert wilson(correct, items) == pytest.approx((low, high), abs=1e-3)
 
 
 def test_targets_met_uses_the_recipe_targets():
