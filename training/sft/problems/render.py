@@ -59,6 +59,7 @@ class Sentence:
     text: str
     role: str  # "start", "event", "detail" (no number), "distractor", "question"
     event: int = -1  # index of what it tells: into program["events"] (role "event") or "distractors"
+    clause: str = ""  # the sentence without its connective ("Then ") and final stop: what a solution quotes
 
 
 class _Text:
@@ -76,9 +77,10 @@ class _Text:
             self.ids.append(phrasing_id)
         return PHRASINGS[phrasing_id].text
 
-    def add(self, text: str, role: str, event: int = -1) -> None:
-        text = cap(text.strip())
-        self.sentences.append(Sentence(text if text[-1] in ".?!" else text + ".", role, event))
+    def add(self, text: str, role: str, event: int = -1, connective: str = "") -> None:
+        text = cap((connective + text).strip())
+        clause = cap(text[len(connective):].strip()).rstrip(".")
+        self.sentences.append(Sentence(text if text[-1] in ".?!" else text + ".", role, event, clause))
         self.last = "actor" if role in ("start", "event") else "aside"
 
 
@@ -152,7 +154,7 @@ def _assemble(program: dict) -> _Text:
         _asides(program, i, base, fam, out)
         slots = _event_slots(fam, program, event, i, base, out)
         connective = out.use(event.get("connective")).format_map(slots)
-        out.add(connective + out.use(event["clause"]).format_map(slots), "event", i)
+        out.add(out.use(event["clause"]).format_map(slots), "event", i, connective)
     _asides(program, len(told), base, fam, out)
     asked = {**base, "name": program["actors"][-1]["name"]}
     if len(told) < len(events):

@@ -1,9 +1,10 @@
 """Programmatic step-by-step solutions: the teacher where the answer is computable.
 
-One arithmetic operation per line, written 'a op b = c' with ASCII operators and a few words saying what it computes;
-a line naming each distractor as irrelevant; and a last line 'The answer is N.', so the last number in the text is the
-answer (the way the model is judged). Several styles, so the model learns the reasoning rather than one layout; all
-short (a 4-operation problem is ~60-90 tokens), since a 135M model trains on few tokens per second.
+One arithmetic operation per line, written 'a op b = c' with ASCII operators, after a few words saying what it
+computes (the walk quotes the question's own clause); a line naming each distractor as irrelevant; and a last line
+'The answer is N.', so the last number in the text is the answer (the way the model is judged). Several styles, so
+the model learns the reasoning rather than one layout; all short (a 4-operation problem is ~60-150 tokens, inside the
+160 new tokens a reply gets), since a 135M model trains on few tokens per second.
 """
 
 from __future__ import annotations
@@ -104,6 +105,12 @@ def _walk(problem: WordProblem) -> str | None:
     the last event). Walking the text in order turns that into one local decision per sentence. Measured: the
     CPU recipe with the walk as 70% of solutions scored 0.342 on one-to-two-step (120 items) against 0.320 (150
     items) with the five older layouts only, no significant change; arithmetic slips dominate either way.
+
+    Each event is quoted (the question's clause without its connective) before its first operation, so the model
+    copies the sentence it is on and decides the operation right after reading its verb, instead of first naming
+    the step ("47 more scones") from a sentence further back. With the calculator there are no arithmetic slips
+    left, only such plans: after the same 30 SFT steps (q8_0 bundle, 60 test items per tier, calculator on),
+    one-to-two-step 0.433 -> 0.567 and multi-step 0.017 -> 0.050 with the quotes.
     """
     program = problem.program
     told = sentences(program)
@@ -115,17 +122,18 @@ def _walk(problem: WordProblem) -> str | None:
     last = len(program["events"]) - 1
     lines = []
 
-    def worked(event: int) -> None:
-        lines.extend(f"{cap(describe(program, step))}: {step.line}." for step in by_event[event])
+    def worked(event: int, quote: str = "") -> None:
+        for i, step in enumerate(by_event[event]):
+            lines.append(f"{quote if quote and i == 0 else cap(describe(program, step))}: {step.line}.")
 
     for sentence in told:
         if sentence.role == "start":
             if -1 in by_event:
-                worked(-1)
+                worked(-1, sentence.clause)
             else:
                 lines.append(_opening(program))
         elif sentence.role == "event":
-            worked(sentence.event)
+            worked(sentence.event, sentence.clause)
         elif sentence.role == "distractor":
             lines.append(f"{distractor_note(program, program['distractors'][sentence.event])}: not needed.")
         elif sentence.role == "question" and last >= 0 and program["events"][last]["kind"] in ABSORBED:

@@ -76,7 +76,8 @@ def test_solutions_are_short():
     four = [p for p in sample() if p.ops == 4]
     for problem in four:
         for style in range(len(STYLES)):
-            assert len(solve(problem, style=style).split()) <= 75  # ~60-100 tokens: digits are one token each
+            # the reply gets 160 new tokens; the walk quotes the events, and its longest here is ~146 tokens
+            assert len(solve(problem, style=style).split()) <= 85
 
 
 def test_drills_are_bare_arithmetic_that_python_agrees_with():
@@ -107,6 +108,17 @@ def test_the_walk_takes_the_facts_in_the_order_the_question_tells_them():
         lines = solve(problem, style=WALK).splitlines()[:-1]
         shown = ["aside" if line.endswith("not needed.") else len(chains(line)) for line in lines]
         assert shown == expected, (problem.question, lines)
+
+
+def test_the_walk_quotes_each_event_then_computes_it():
+    for problem in [p for p in sample() if p.family != "arithmetic"]:
+        lines = solve(problem, style=WALK).splitlines()
+        for sentence in sentences(problem.program):
+            if sentence.role != "event" or not sentence.clause:
+                continue
+            assert sentence.clause.lower() in problem.question.lower()  # the question's own words, minus "Then, "
+            quoting = [line for line in lines if line.startswith(f"{sentence.clause}: ")]
+            assert quoting and chains(quoting[0]), (sentence.clause, lines)
 
 
 def test_a_drill_has_no_text_to_walk_and_gets_the_plain_style():
