@@ -51,7 +51,8 @@ def _setting(figures: dict | None, recipe) -> str:
         return "not evaluated"
     items = next(iter(figures["word_problems"].values()))["items"]
     backend = figures.get("backend", "torch")
-    return f"{backend}{f' ({recipe.eval.dtype})' if backend == 'torch' else ''}, {items} items per tier"
+    dtype = figures.get("dtype", recipe.eval.dtype)  # as resolved ("auto" -> float32 without native bf16)
+    return f"{backend}{f' ({dtype})' if backend == 'torch' else ''}, {items} items per tier"
 
 
 def wilson(correct: int, items: int, z: float = 1.96) -> tuple[float, float]:

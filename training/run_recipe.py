@@ -141,7 +141,7 @@ def stage_eval_before(recipe: InfirRecipe, out: Path, results: dict, echo) -> di
     before, _ = _starting_model(results)
     tiers = _evaluate(before, ["word_problems"], out / "eval" / "before", recipe, limit=recipe.eval.reference_count,
                       backend="torch", dtype=recipe.eval.dtype)
-    figures = {**_tier_figures(tiers), "backend": "torch"}
+    figures = {**_tier_figures(tiers), "backend": "torch", "dtype": tiers["model"]["quantization"]}
     if recipe.eval.humaneval:  # the default model as users run it: its GGUF through llama.cpp, like the bundle later
         model = "default" if _starts_from_default(recipe) else before
         humaneval = _evaluate(model, ["humaneval"], out / "eval" / "humaneval_before", recipe,
@@ -208,7 +208,7 @@ def stage_ablation(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
 def stage_eval_after(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
     tiers = _evaluate(results["sft"]["final"], ["word_problems"], out / "eval" / "after", recipe,
                       limit=recipe.eval.reference_count, backend="torch", dtype=recipe.eval.dtype)
-    return {**_tier_figures(tiers), "backend": "torch"}
+    return {**_tier_figures(tiers), "backend": "torch", "dtype": tiers["model"]["quantization"]}
 
 
 def _tier_figures(results: dict) -> dict:

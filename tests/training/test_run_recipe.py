@@ -125,6 +125,8 @@ def test_the_report_has_each_tier_with_tools_off_and_with_the_calculator(run):
         tier = after[row]["one_two_step"]
         assert f"{tier['accuracy']:.3f} ({tier['correct']}/{tier['items']})" in md
         assert tier["items"] == 2 and bundle[row]["multi_step"]["items"] == 2
+    assert after["dtype"] in ("float32", "bfloat16")  # as resolved from eval.dtype "auto"
+    assert f"trained checkpoint: torch ({after['dtype']}), 2 items per tier" in md
     assert "Ablation" not in md  # its own command
     assert "HumanEval" not in md  # eval.humaneval is off
     assert (run.folder / "report_tiers.png").is_file()
