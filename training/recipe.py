@@ -31,16 +31,16 @@ class EvalSettings:
     # `reference_items` of each tier (None: `items`): both decode on torch, in batches, which on 2 cores is still
     # slower than the bundle on llama.cpp, and the default model rambles to the token limit
     reference_items: int | None = None
-
-    @property
-    def reference_count(self) -> int:
-        return self.items if self.reference_items is None else self.reference_items
     # the checkpoints' weights while evaluated: "auto" is bf16 where the CPU has bf16 units (~1.8x faster than fp32
     # there), fp32 where torch would emulate it (3.5x slower than fp32 on an AVX2 CPU)
     dtype: str = "auto"
     humaneval: bool = True  # the default model and the exported bundle, both through llama.cpp
     humaneval_limit: int | None = None
     threads: int | None = None
+
+    @property
+    def reference_count(self) -> int:
+        return self.items if self.reference_items is None else self.reference_items
 
 
 @dataclass

@@ -231,29 +231,17 @@ def stage_export(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
     return {"bundles": bundles, "verification": manifest.get("verification")}
 
 
-def _prefix_figures(records_path: Path, count: int) -> dict:
-    """Tier figures, tools off and on, over the first `count` items of each tier of an evaluation's records: the
-    bundle on the items the reference models were asked."""
-    records = [json.loads(line) for line in records_path.read_text(encoding="utf-8").splitlines()]
-    figures = {}
-    for row in ("word_problems", "word_problems_with_tools"):
-        tiers = {}
-        for tier in dict.fromkeys(r["tier"] for r in records):
-            judged = [(r.get("with_tools") or {}) if row.endswith("tools") else r for r in records
-                      if r["tier"] == tier][:count]
-            if all("correct" in j for j in judged):
-                correct = sum(j["correct"] for j in judged)
-                tiers[tier] = {"accuracy": correct / len(judged), "correct": correct, "items": len(judged)}
-        figures[row] = tiers or None
-    return figures
-
-
 def stage_eval_bundle(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
+    from training.eval.word_problems import tier_figures
+    from training.sft.records import read_jsonl
+
     bundle = out / "bundle"
     tiers = _evaluate(bundle, ["word_problems"], out / "eval" / "bundle", recipe, limit=recipe.eval.items)
+    records = read_jsonl(out / "eval" / "bundle" / "word_problems.jsonl")
+    first = recipe.eval.reference_count  # the bundle on the items the reference models were asked
     figures = {**_tier_figures(tiers), "backend": tiers["model"]["backend"],
-               "reference_items": _prefix_figures(out / "eval" / "bundle" / "word_problems.jsonl",
-                                                  recipe.eval.reference_count)}
+               "reference_items": {"word_problems": tier_figures(records, with_tools=False, first=first),
+                                   "word_problems_with_tools": tier_figures(records, with_tools=True, first=first)}}
     if recipe.eval.humaneval:
         humaneval = _evaluate(bundle, ["humaneval"], out / "eval" / "humaneval_bundle", recipe,
                               limit=recipe.eval.humaneval_limit)

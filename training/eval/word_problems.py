@@ -83,17 +83,26 @@ def run_word_problems(engine, *, limit: int | None = None, progress: bool = Fals
                 record["with_tools"] = {**judged, "tool_calls": [call.as_dict() for call in reply.tool_calls]}
             else:
                 record.update(judged)
-        rows = [r["with_tools"] if tools else r for r in records]
-        tiers = {}
-        for tier in config.tiers:
-            correct = [row["correct"] for row, r in zip(rows, records, strict=True) if r["tier"] == tier]
-            tiers[tier] = {"accuracy": sum(correct) / len(correct), "correct": sum(correct), "items": len(correct)}
+        tiers = tier_figures(records, with_tools=bool(tools))
         if tools:
-            calls = sum(len(row["tool_calls"]) for row in rows)
+            calls = sum(len(r["with_tools"]["tool_calls"]) for r in records)
             figures["with_tools"] = {"tools": list(tools), "tiers": tiers, "tool_calls": calls}
         else:
             figures["tiers"] = tiers
     return figures, records
+
+
+def tier_figures(records: list[dict], *, with_tools: bool, first: int | None = None) -> dict | None:
+    """{tier: {"accuracy", "correct", "items"}} over judged records (tools off, or their "with_tools" row), on the
+    first `first` items of each tier (all by default); None where that row was not asked."""
+    rows = [(r["tier"], r.get("with_tools") if with_tools else r) for r in records]
+    if not rows or any(row is None or "correct" not in row for _, row in rows):
+        return None
+    tiers = {}
+    for tier in dict.fromkeys(t for t, _ in rows):
+        correct = [row["correct"] for t, row in rows if t == tier][:first]
+        tiers[tier] = {"accuracy": sum(correct) / len(correct), "correct": sum(correct), "items": len(correct)}
+    return tiers
 
 
 DECONTAM_ITEMS = 1000  # items per tier decontamination checks against: every evaluation draws a prefix of these

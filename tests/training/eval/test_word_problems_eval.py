@@ -19,6 +19,7 @@ from training.eval.word_problems import (
     chat_prompt,
     last_number,
     run_word_problems,
+    tier_figures,
     tier_items,
 )
 from training.sft.problems import generate_problems
@@ -38,6 +39,17 @@ from training.sft.problems.catalog import FAMILIES, PHRASINGS
 def test_last_number_is_the_last_number_written(text, number):
     value = last_number(text)
     assert value == number and type(value) is type(number)
+
+
+def test_tier_figures_count_each_tier_and_row_on_its_first_items():
+    judged = [(True, True), (False, True), (True, False), (False, False), (True, True)]  # (tools off, calculator)
+    records = [{"tier": tier, "correct": off, "with_tools": {"correct": on}} for tier, (off, on)
+               in zip(["a", "a", "a", "b", "b"], judged, strict=True)]
+    assert tier_figures(records, with_tools=False) == {"a": {"accuracy": 2 / 3, "correct": 2, "items": 3},
+                                                       "b": {"accuracy": 0.5, "correct": 1, "items": 2}}
+    assert tier_figures(records, with_tools=True, first=2) == {"a": {"accuracy": 1.0, "correct": 2, "items": 2},
+                                                               "b": {"accuracy": 0.5, "correct": 1, "items": 2}}
+    assert tier_figures([{"tier": "a", "correct": True}], with_tools=True) is None  # the calculator row not asked
 
 
 def test_tier_items_are_deterministic():
