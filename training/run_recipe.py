@@ -141,7 +141,7 @@ def stage_eval_before(recipe: InfirRecipe, out: Path, results: dict, echo) -> di
     before, _ = _starting_model(results)
     tiers = _evaluate(before, ["word_problems"], out / "eval" / "before", recipe, limit=recipe.eval.reference_count,
                       backend="torch", dtype=recipe.eval.dtype)
-    figures = {**_tier_figures(tiers), "backend": "torch", "dtype": tiers["model"]["quantization"]}
+    figures = {**_word_problem_figures(tiers), "backend": "torch", "dtype": tiers["model"]["quantization"]}
     if recipe.eval.humaneval:  # the default model as users run it: its GGUF through llama.cpp, like the bundle later
         model = "default" if _starts_from_default(recipe) else before
         humaneval = _evaluate(model, ["humaneval"], out / "eval" / "humaneval_before", recipe,
@@ -193,7 +193,7 @@ def stage_ablation(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
         data, counts = arm_examples(arm, out / "synth", recipe, folder / "data.jsonl")
         final = _train(recipe, data, folder / "train", start, max_steps=recipe.ablation.max_steps,
                        save_steps=max(recipe.ablation.max_steps // 2, 1))
-        figures = _tier_figures(_evaluate(final, ["word_problems"], folder / "eval", recipe,
+        figures = _word_problem_figures(_evaluate(final, ["word_problems"], folder / "eval", recipe,
                                           limit=recipe.ablation.eval_items, backend="torch", dtype=recipe.eval.dtype))
         arms[arm] = {"candidates": ARMS[arm][0], "instructions": ARMS[arm][1], **counts, **figures}
         atomic_write_text(result_path, json.dumps(arms[arm], indent=1) + "\n")
@@ -208,10 +208,10 @@ def stage_ablation(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
 def stage_eval_after(recipe: InfirRecipe, out: Path, results: dict, echo) -> dict:
     tiers = _evaluate(results["sft"]["final"], ["word_problems"], out / "eval" / "after", recipe,
                       limit=recipe.eval.reference_count, backend="torch", dtype=recipe.eval.dtype)
-    return {**_tier_figures(tiers), "backend": "torch", "dtype": tiers["model"]["quantization"]}
+    return {**_word_problem_figures(tiers), "backend": "torch", "dtype": tiers["model"]["quantization"]}
 
 
-def _tier_figures(results: dict) -> dict:
+def _word_problem_figures(results: dict) -> dict:
     """An evaluation's word-problem tiers: tools off, and with the calculator (None where it was not asked)."""
     w = results["suites"]["word_problems"]
     return {"word_problems": w["tiers"], "word_problems_with_tools": (w.get("with_tools") or {}).get("tiers")}
@@ -239,7 +239,7 @@ def stage_eval_bundle(recipe: InfirRecipe, out: Path, results: dict, echo) -> di
     tiers = _evaluate(bundle, ["word_problems"], out / "eval" / "bundle", recipe, limit=recipe.eval.items)
     records = read_jsonl(out / "eval" / "bundle" / "word_problems.jsonl")
     first = recipe.eval.reference_count  # the bundle on the items the reference models were asked
-    figures = {**_tier_figures(tiers), "backend": tiers["model"]["backend"],
+    figures = {**_word_problem_figures(tiers), "backend": tiers["model"]["backend"],
                "reference_items": {"word_problems": tier_figures(records, with_tools=False, first=first),
                                    "word_problems_with_tools": tier_figures(records, with_tools=True, first=first)}}
     if recipe.eval.humaneval:
