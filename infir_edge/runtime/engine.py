@@ -20,6 +20,7 @@ from infir_edge.errors import ContextOverflowError, InvalidRequestError
 from infir_edge.runtime.chat import IMAGE_PLACEHOLDER, render_chat, split_images
 from infir_edge.runtime.generation import Generation, GenerationConfig, Timings
 from infir_edge.runtime.sampling import Sampler
+from infir_edge.runtime.structured import OutputConstraint, constraint_for
 from infir_edge.runtime.text import TextAssembler
 from infir_edge.tools import ToolRunner
 
@@ -79,6 +80,10 @@ class Engine(ABC):
     @abstractmethod
     def _decode(self, token_id: int) -> np.ndarray:
         """Append one token to the cache; return its logits `[V]`."""
+
+    def _special_token_ids(self) -> frozenset[int]:
+        """Tokens that stand for control markers, never for text (structured output keeps them out of the text)."""
+        return self.eog_token_ids
 
     def _prefill_images(self, prompt: str, images: list) -> np.ndarray:
         """Evaluate a prompt whose text marks each image with IMAGE_PLACEHOLDER (the images are PIL RGB, in
@@ -205,7 +210,7 @@ class Engine(ABC):
             ids = self.prompt_ids(prompt)
             if len(ids) + config.max_new_tokens > self.n_ctx:
                 raise ContextOverflowError(len(ids), config.max_new_tokens, self.n_ctx)
-            return TextStream(self, ids, config)
+            return TextStream(self, ids, config, constraint=self._constraint(config))
         from infir_edge.models.images import load_image
 
         self._require_images(len(images))
@@ -218,7 +223,16 @@ class Engine(ABC):
         length = len(ids) + len(images) * (self.image_tokens - 1)
         if length + config.max_new_tokens > self.n_ctx:
             raise ContextOverflowError(length, config.max_new_tokens, self.n_ctx)
-        return TextStream(self, ids, config, images=(text, [load_image(i) for i in images]))
+        return TextStream(self, ids, config, images=(text, [load_image(i) for i in images]),
+                          constraint=self._constraint(config))
+
+    def _constraint(self, config: GenerationConfig) -> OutputConstraint | None:
+        # compiled here, before the stream starts, so that a schema the grammar engine rejects is an error of
+        # the call that passed it
+        if config.json_schema is None and config.regex is None and config.grammar is None:
+            return None
+        with self._exclusive():
+            return constraint_for(self, config)
 
     def generate(self, prompt, config: GenerationConfig | Mapping | None = None, **overrides) -> Generation:
         stream = self.stream(prompt, config, **overrides)
@@ -315,12 +329,13 @@ class Engine(ABC):
         self._lock_owner = None
         self._lock.release()
 
-    def _run(self, prompt_ids: list[int], config: GenerationConfig, out: Generation, images=None) -> Iterator[str]:
+    def _run(self, prompt_ids: list[int], config: GenerationConfig, out: Generation, images=None,
+             constraint: OutputConstraint | None = None) -> Iterator[str]:
         self._acquire()
         pieces: list[str] = []
         start = time.perf_counter()
         try:
-            for piece in self._decode_loop(prompt_ids, config, out, images):
+            for piece in self._decode_loop(prompt_ids, config, out, images, constraint):
                 pieces.append(piece)
                 yield piece
         finally:  # also when the consumer closes the stream early
@@ -329,7 +344,8 @@ class Engine(ABC):
             self._release()
 
     def _decode_loop(self, prompt_ids: list[int], config: GenerationConfig, out: Generation,
-                     images: tuple[str, list] | None = None) -> Iterator[str]:
+                     images: tuple[str, list] | None = None,
+                     constraint: OutputConstraint | None = None) -> Iterator[str]:
         # Timings count the engine's own work only: the time a consumer spends between pieces is not decode.
         clock = time.perf_counter
         timings = out.timings
@@ -348,7 +364,7 @@ class Engine(ABC):
         cached = timings.prompt_tokens  # positions in the KV cache
         for step in range(config.max_new_tokens):
             began = clock()
-            token = sampler(logits)
+            token = sampler(constraint.mask(logits) if constraint is not None else logits)
             timings.generated_tokens += 1
             finished = token in self.eog_token_ids and not config.ignore_eos
             piece, forced = "", []
@@ -357,6 +373,9 @@ class Engine(ABC):
                 sampler.observe((token,))
                 piece = assembler.push(self._token_bytes(token))
                 finished = assembler.stopped
+                if constraint is not None:
+                    constraint.advance(token)
+                    finished = finished or constraint.complete
                 call, forced = tools.after(token) if tools is not None and not finished else (None, [])
                 if call is not None:
                     if cached + 1 + len(forced) > self.n_ctx:  # the answer does not fit the context: the end
@@ -399,9 +418,9 @@ class TextStream:
     """An iterator of text pieces; after it is exhausted, `result` is the complete `Generation`."""
 
     def __init__(self, engine: Engine, prompt_ids: list[int], config: GenerationConfig,
-                 images: tuple[str, list] | None = None) -> None:
+                 images: tuple[str, list] | None = None, constraint: OutputConstraint | None = None) -> None:
         self.result = Generation(text="", finish_reason="length", timings=Timings())
-        self._pieces = engine._run(prompt_ids, config, self.result, images)
+        self._pieces = engine._run(prompt_ids, config, self.result, images, constraint)
 
     def __iter__(self) -> TextStream:
         return self

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from infir_edge.errors import InvalidRequestError
+from infir_edge.runtime.structured import parse_schema
 from infir_edge.tools import ToolCall, tool_names
 
 FinishReason = Literal["stop", "length"]
@@ -33,10 +34,19 @@ class GenerationConfig:
     # tools the decoding loop runs when the text calls them (infir_edge.tools); their answers are forced tokens,
     # which do not count against max_new_tokens
     tools: tuple[str, ...] = ()
+    # structured output (infir_edge.runtime.structured), at most one: the text a generation that ends on its own
+    # produces is a JSON document valid against the schema / a full match of the regex / a sentence of the Lark
+    # grammar
+    json_schema: dict | bool | None = None
+    regex: str | None = None
+    grammar: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stop", _strings(self.stop, "stop"))
         object.__setattr__(self, "tools", _strings(self.tools, "tools"))
+        if self.json_schema is not None:
+            object.__setattr__(self, "json_schema", parse_schema(self.json_schema))
+        constraints = [n for n in ("json_schema", "regex", "grammar") if getattr(self, n) is not None]
         checks = [
             (_integer(self.max_new_tokens) and self.max_new_tokens >= 1, "max_new_tokens must be an integer >= 1"),
             (_finite(self.temperature) and self.temperature >= 0, "temperature must be >= 0"),
@@ -49,6 +59,13 @@ class GenerationConfig:
             (isinstance(self.ignore_eos, bool), "ignore_eos must be true or false"),
             (all(t in tool_names() for t in self.tools),
              f"tools must be among {', '.join(tool_names())}, got {', '.join(map(str, self.tools))}"),
+            (len(constraints) <= 1,
+             f"json_schema, regex and grammar exclude each other, got {' and '.join(constraints)}"),
+            (all(isinstance(getattr(self, n), str) and getattr(self, n) for n in constraints if n != "json_schema"),
+             "regex and grammar must be non-empty strings"),
+            # a tool's answer is forced text the constraint never saw; an ignored EOS would run past the document
+            (not (constraints and (self.tools or self.ignore_eos)),
+             "structured output cannot be combined with tools or ignore_eos"),
         ]
         for ok, message in checks:
             if not ok:

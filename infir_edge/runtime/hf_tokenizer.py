@@ -49,6 +49,9 @@ class HFTokenizerBackend:
             ids.append(tokenizer.eos_token_id)
         self.eog_token_ids = frozenset(ids)  # the generation config's EOS list plus the tokenizer's
 
+    def _special_token_ids(self) -> frozenset[int]:
+        return frozenset(i for i, t in self.tokenizer.added_tokens_decoder.items() if t.special) | self.eog_token_ids
+
     def _tokenize(self, text: str, add_special: bool) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=add_special)["input_ids"])
 

@@ -117,6 +117,10 @@ class LlamaCppEngine(Engine):
         candidates |= {t for t in (self.gguf.eos_token_id, self._llm._model.token_eot()) if t is not None and t >= 0}
         return frozenset(t for t in candidates if self._lib.llama_vocab_is_eog(self._vocab, t))
 
+    def _special_token_ids(self) -> frozenset[int]:
+        types = self.gguf.header.metadata.get("tokenizer.ggml.token_type") or []
+        return frozenset(i for i, t in enumerate(types) if t in SPECIAL_TOKEN_TYPES) | self.eog_token_ids
+
     # ---- backend primitives ------------------------------------------------------------------------
     def _tokenize(self, text: str, add_special: bool) -> list[int]:
         data = text.encode("utf-8")
