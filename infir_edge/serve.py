@@ -9,9 +9,12 @@ Where a small local model and OpenAI's API part ways:
   prompt, at most CHAT_MAX_TOKENS; /v1/completions defaults to 16 tokens, as OpenAI does.
 - The SDK's own tools (`serve(tools=("calculator",))`, `--tools calculator`) run inside every generation: their
   answers are part of the text. OpenAI's client-side `tools` (function calling) are not offered.
-- n > 1, logprobs, tools, JSON response formats, echo, suffix, best_of > 1, logit_bias and non-zero
-  frequency/presence penalties are refused with 400 rather than ignored (repetition_penalty, top_k and min_p
-  are accepted as extra fields).
+- `response_format` (`text`, `json_object`, `json_schema`; on /v1/completions too) is enforced token by token
+  (GenerationConfig.json_schema): a reply that ends with finish_reason "stop" is valid JSON; one cut at
+  max_tokens ("length") may not be. A schema the grammar engine cannot compile is a 400, and so is a
+  response_format on a server with tools, whose answers would be text the schema never saw.
+- n > 1, logprobs, tools, echo, suffix, best_of > 1, logit_bias and non-zero frequency/presence penalties
+  are refused with 400 rather than ignored (repetition_penalty, top_k and min_p are accepted as extra fields).
 - `model` must be the served id (404 model_not_found otherwise, as OpenAI answers).
 - Requests run one at a time, in arrival order: the model has one KV cache. All engine work runs on one
   worker thread, so the event loop keeps answering /v1/models and /health during a generation, and a
@@ -192,6 +195,7 @@ def _config(body, max_tokens: int | None, tools: tuple[str, ...]) -> GenerationC
         "repetition_penalty": body.repetition_penalty,
         "seed": body.seed,
         "stop": body.stop,
+        "json_schema": body.output_schema(),
     }
     return GenerationConfig().replace(**{k: v for k, v in settings.items() if v is not None})
 
@@ -230,6 +234,10 @@ class _Api:
         refused = body.unsupported()
         if refused:
             raise ApiError(400, refused[1], param=refused[0])
+        if self.tools and body.output_schema() is not None:
+            raise ApiError(400, f"response_format cannot be used on this server: it runs {', '.join(self.tools)} "
+                           "inside every generation, and a tool's answer is text the schema never saw",
+                           param="response_format")
 
     def model_not_found(self, model_id: str) -> ApiError:
         return ApiError(404, f"The model '{model_id}' does not exist: this server serves '{self.model_name}'",
