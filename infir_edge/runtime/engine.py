@@ -37,6 +37,7 @@ class EngineInfo:
     n_ctx_train: int
     n_vocab: int
     threads: int
+    prefix_cache: bool = False  # a request reuses the KV cache of the prompt prefix it shares with the previous one
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -102,6 +102,7 @@ class Timings:
     """Wall-clock figures of one generation; rates are tokens per second."""
 
     prompt_tokens: int = 0
+    cached_tokens: int = 0  # of the prompt, kept in the KV cache from the previous request: not evaluated again
     generated_tokens: int = 0  # sampled
     forced_tokens: int = 0  # tools' answers, evaluated but never sampled
     prefill_s: float = 0.0  # evaluating the prompt
@@ -111,7 +112,9 @@ class Timings:
 
     @property
     def prefill_tokens_per_s(self) -> float:
-        return self.prompt_tokens / self.prefill_s if self.prefill_s > 0 else 0.0
+        # the tokens the prefill evaluated: counting cached ones would report a speed no kernel reached
+        evaluated = self.prompt_tokens - self.cached_tokens
+        return evaluated / self.prefill_s if self.prefill_s > 0 else 0.0
 
     @property
     def decode_tokens_per_s(self) -> float:

@@ -6,6 +6,13 @@ checked twice: the header reader refuses anything malformed, and a child process
 generates a token, because llama.cpp aborts the whole process on some damaged files; a file that passed
 is remembered (path, size, mtime) so later loads skip the probe.
 
+A request reuses the KV cache of the prompt prefix it shares with the previous request (`prefix_cache=True`,
+the default): an agent whose prompt changes only at its end, or a chat whose prompt extends the last one, pays
+only for the new tokens. The rest of the prompt is then evaluated in a batch of another shape than a full prefill
+would use, and llama.cpp's batched and single-token kernels round differently, so a greedy result can differ
+from the one a fresh prefill gives (`benchmarks/prefix_reuse.py` counts how often); `prefix_cache=False` keeps
+every request independent of the one before.
+
 A bundle whose manifest names an image projector (`vision.projector_file`, an InfiR-VL export) also takes
 images: see `llamacpp_vision.py` (checked, then probed together with the model file).
 """
@@ -23,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from infir_edge.cache import file_key, read_json_cache, update_json_cache
-from infir_edge.errors import BackendError, BackendUnavailableError, ModelFormatError
+from infir_edge.errors import BackendError, BackendUnavailableError, InvalidRequestError, ModelFormatError
 from infir_edge.models.bundle import manifest_beside
 from infir_edge.models.gguf_model import GGUFModelInfo, inspect_gguf
 from infir_edge.runtime.engine import Engine, EngineInfo
@@ -54,8 +61,12 @@ class LlamaCppEngine(Engine):
         n_batch: int = 512,
         probe: bool = True,
         mmproj: str | Path | None = None,
+        prefix_cache: bool = True,
     ) -> None:
-        """`mmproj`: an image projector GGUF for the model (default: the one the bundle's manifest names)."""
+        """`mmproj`: an image projector GGUF for the model (default: the one the bundle's manifest names).
+        `prefix_cache`: keep the KV cache of the prompt prefix a request shares with the previous one."""
+        if not isinstance(prefix_cache, bool):
+            raise InvalidRequestError(f"prefix_cache must be true or false, not {prefix_cache!r}")
         super().__init__()
         self.path = Path(path)
         self.gguf: GGUFModelInfo = inspect_gguf(self.path)
@@ -109,6 +120,19 @@ class LlamaCppEngine(Engine):
         self.eos_token = tokens[self.gguf.eos_token_id] if self.gguf.eos_token_id is not None else ""
         self.eog_token_ids = self._end_of_generation_ids()
         self._add_bos = bool(self._llm._model.add_bos_token())
+        self.prefix_cache = prefix_cache and self._can_cut_cache()
+        self.last_prefill_reused = 0  # prompt tokens the last prefill kept in the cache
+        # Whether `input_ids[:n_tokens]` is what the KV cache holds: not after an image prefill (libmtmd writes
+        # image embeddings at positions input_ids knows nothing of) nor after a prefill that failed.
+        self._cache_is_text = False
+
+    def _can_cut_cache(self) -> bool:
+        # A recurrent state cannot be cut back to a position, and a sliding-window cache may already have
+        # dropped the positions the re-evaluated tokens would attend to: those models always start empty.
+        model = self._llm.model
+        lib = self._lib
+        return not (lib.llama_model_is_recurrent(model) or lib.llama_model_is_hybrid(model)
+                    or lib.llama_model_n_swa(model) > 0)
 
     def _end_of_generation_ids(self) -> frozenset[int]:
         # Only special tokens can end a generation; asking llama.cpp about those alone is instant.
@@ -141,16 +165,42 @@ class LlamaCppEngine(Engine):
         return piece
 
     def _prefill(self, token_ids: list[int]) -> np.ndarray:
-        # Always from an empty cache: reusing a cached prefix would evaluate the rest in a differently
-        # shaped batch, and llama.cpp's batched and single-token kernels round differently, so the same
-        # greedy request could give two answers.
-        self._llm.n_tokens = 0  # Llama.eval drops the cache past n_tokens before evaluating
-        return self._eval(token_ids)
+        # Keeping the shared prefix is what makes an agent's next step cheap. The price, measured by
+        # benchmarks/prefix_reuse.py: the rest is evaluated in a batch of another shape, and llama.cpp's kernels
+        # round differently per batch shape, so a near-tie can go the other way than after a full prefill.
+        # teacher_forced_logits prefills one token, so it never reuses and stays exact.
+        keep = self._shared_prefix(token_ids) if self.prefix_cache else 0
+        self.last_prefill_reused = 0
+        self._cache_is_text = False  # until this prefill completes
+        self._llm.n_tokens = keep  # Llama.eval drops the cache past n_tokens before evaluating
+        try:
+            logits = self._eval(token_ids[keep:])
+        except BaseException:  # interrupted too: the cache past `keep` is in an unknown state
+            self._llm.n_tokens = 0
+            raise
+        self._cache_is_text = True  # Llama.eval recorded the tokens, and will record each decoded one
+        self.last_prefill_reused = keep
+        return logits
+
+    def _shared_prefix(self, token_ids: list[int]) -> int:
+        """How many leading tokens of `token_ids` the cache already holds, short of the last one: its logits are
+        the prefill's answer, and llama.cpp keeps only those of the last position it evaluated."""
+        limit = min(self._llm.n_tokens, len(token_ids) - 1)
+        if not self._cache_is_text or limit <= 0:
+            return 0
+        held = self._llm.input_ids[:limit]
+        differ = np.flatnonzero(held != np.asarray(token_ids[:limit], dtype=held.dtype))
+        keep = int(differ[0]) if differ.size else limit
+        if keep and not self._llm._ctx.kv_cache_seq_rm(-1, keep, -1):  # llama.cpp refused the cut: start empty
+            return 0
+        return keep
 
     def _decode(self, token_id: int) -> np.ndarray:
         return self._eval([token_id])
 
     def _prefill_images(self, prompt: str, images: list) -> np.ndarray:
+        self._cache_is_text = False  # the images' positions hold embeddings, not the ids input_ids keeps
+        self.last_prefill_reused = 0
         return self._vision.prefill(self._llm, prompt, images, add_special=True)
 
     def _image_embeddings(self, image) -> np.ndarray:
@@ -178,6 +228,7 @@ class LlamaCppEngine(Engine):
             n_ctx_train=g.n_ctx_train,
             n_vocab=self.n_vocab,
             threads=self.threads,
+            prefix_cache=self.prefix_cache,
         )
 
     def _free(self) -> None:

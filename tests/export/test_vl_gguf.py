@@ -112,6 +112,17 @@ def test_generation_from_an_image_matches_torch(llama_vl, torch_vl, tmp_path):
     assert llama_vl.generate("Hello", max_new_tokens=4).text == torch_vl.generate("Hello", max_new_tokens=4).text
 
 
+def test_a_text_prompt_after_an_image_prompt_reuses_nothing(llama_vl):
+    # libmtmd writes the image's positions without input_ids knowing: what it still holds of the text prompt before
+    # is stale, and matching it would reuse a cache of image embeddings
+    text = "Describe the weather today in one sentence."
+    first = llama_vl.generate(text, max_new_tokens=6, ignore_eos=True)
+    llama_vl.generate([{"role": "user", "content": [{"type": "image", "image": synthetic_images()[1]},
+                                                    {"type": "text", "text": text}]}], max_new_tokens=4)
+    again = llama_vl.generate(text, max_new_tokens=6, ignore_eos=True)
+    assert llama_vl.last_prefill_reused == 0 and again.token_ids == first.token_ids
+
+
 def test_f16_projector_keeps_the_embeddings(vl_bundle, torch_vl, tmp_path):
     from infir_edge.runtime.llamacpp import LlamaCppEngine
 

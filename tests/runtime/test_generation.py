@@ -42,6 +42,11 @@ def test_decode_rate_counts_steps_after_the_first_token():
     assert timings.decode_tokens_per_s == 5.0
 
 
+def test_prefill_rate_counts_only_the_tokens_evaluated():
+    timings = Timings(prompt_tokens=110, cached_tokens=100, prefill_s=0.5)
+    assert timings.prefill_tokens_per_s == 20.0
+
+
 @pytest.mark.parametrize("options", [{"seed": -1}, {"stop": 5}, {"max_new_tokens": True}, {"top_k": 1.5}])
 def test_wrong_types_are_refused(options):
     with pytest.raises(InvalidRequestError):
