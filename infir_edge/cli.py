@@ -40,6 +40,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help="default: by the model's format; auto: the fastest of the model and its cached bundles")
     parser.add_argument("--n-ctx", type=int, help="context length (default: trained context, capped by memory)")
     parser.add_argument("--threads", "-t", type=int, help="CPU threads (default: physical cores)")
+    parser.add_argument("--no-prefix-cache", dest="prefix_cache", action="store_false",
+                        help="llama.cpp: evaluate every prompt from an empty KV cache (default: keep the prefix it "
+                             "shares with the previous request; a greedy result can then differ slightly)")
 
 
 def _add_sampling_options(parser: argparse.ArgumentParser, max_new_tokens: int) -> None:
@@ -69,7 +72,12 @@ def _tools(args) -> tuple[str, ...]:
 def _load(args):
     from infir_edge.runtime.loader import load
 
-    return load(args.model, backend=args.backend, n_ctx=args.n_ctx, threads=args.threads)
+    return load(args.model, backend=args.backend, n_ctx=args.n_ctx, threads=args.threads, **_backend_options(args))
+
+
+def _backend_options(args) -> dict:
+    # only when asked: a backend that has no prefix cache refuses the option, as the loader refuses any it lacks
+    return {} if args.prefix_cache else {"prefix_cache": False}
 
 
 def _config(args):
@@ -183,7 +191,8 @@ def cmd_info(args) -> int:
     else:
         width = max(map(len, info))
         for key, value in info.items():
-            print(f"{key:<{width}}  {value:,}" if isinstance(value, int) else f"{key:<{width}}  {value}")
+            number = isinstance(value, int) and not isinstance(value, bool)  # True would print as 1
+            print(f"{key:<{width}}  {value:,}" if number else f"{key:<{width}}  {value}")
     return EXIT_OK
 
 
@@ -261,7 +270,7 @@ def cmd_serve(args) -> int:
     from infir_edge.serve import serve
 
     serve(args.model, host=args.host, port=args.port, backend=args.backend, n_ctx=args.n_ctx,
-          threads=args.threads, model_name=args.model_name, tools=_tools(args))
+          threads=args.threads, model_name=args.model_name, tools=_tools(args), **_backend_options(args))
     return EXIT_OK
 
 

@@ -348,14 +348,15 @@ def serve(
     threads: int | None = None,
     model_name: str | None = None,
     tools: tuple[str, ...] = (),
+    **backend_options,
 ) -> NoReturn:
     """Load `model` and answer OpenAI API requests on http://host:port/v1 until interrupted (port 0: any free
-    port; the line on stderr names the one taken)."""
+    port; the line on stderr names the one taken). `backend_options` go to `load` (e.g. `prefix_cache=False`)."""
     from infir_edge.runtime.loader import load
 
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise InvalidRequestError(f"port must be an integer in [0, 65535], not {port!r}")
-    with load(model, backend=backend, n_ctx=n_ctx, threads=threads) as engine:
+    with load(model, backend=backend, n_ctx=n_ctx, threads=threads, **backend_options) as engine:
         name = model_name or Path(str(model)).stem or "default"
         app = create_app(engine, model_name=name, tools=tools)
         sock = _listen(host, port)

@@ -43,6 +43,8 @@ def load(
         on this machine found (see `infir_edge.runtime.auto`; the probe is cached).
     n_ctx: context length (default: the model's trained context, capped to what memory allows).
     threads: CPU threads (default: the machine's physical cores).
+    backend_options: what the backend's engine takes besides these, e.g. llama.cpp's `prefix_cache=False` (every
+        prompt evaluated from an empty KV cache); a backend that does not take an option refuses it.
     """
     if backend == "auto":
         from infir_edge.runtime.auto import choose

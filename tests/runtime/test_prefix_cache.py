@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 import infir_edge
+from infir_edge.cli import main
 from infir_edge.errors import BackendError, InvalidRequestError
 
 TEXT = "The quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat. " * 4
@@ -123,3 +126,22 @@ def test_teacher_forced_logits_stay_exact_between_generations(engine, fresh, ids
 def test_prefix_cache_must_be_a_bool(tiny_gguf):
     with pytest.raises(InvalidRequestError, match="prefix_cache"):
         infir_edge.load(tiny_gguf, prefix_cache="no")
+
+
+def test_a_backend_without_a_prefix_cache_refuses_the_option(tiny_gguf):
+    with pytest.raises(InvalidRequestError, match="does not take these options"):
+        infir_edge.load(tiny_gguf, backend="torch", prefix_cache=False)
+
+
+def test_the_cli_turns_the_prefix_cache_off(tiny_gguf, capsys):
+    assert main(["info", "--model", str(tiny_gguf), "--threads", "1", "--no-prefix-cache", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["prefix_cache"] is False
+    assert main(["generate", "--model", str(tiny_gguf), "--threads", "1", "--no-prefix-cache", "-n", "2", "Hi"]) == 0
+
+
+@pytest.mark.parametrize("command", [["generate", "Hi"], ["chat"], ["reason", "Why?"], ["serve"]])
+def test_the_generation_commands_take_the_flag(command):
+    from infir_edge.cli import build_parser
+
+    assert build_parser().parse_args([*command, "--no-prefix-cache"]).prefix_cache is False
+    assert build_parser().parse_args(command).prefix_cache is True
