@@ -61,12 +61,14 @@ def measure_cell(job: dict) -> dict:
 
     model, backend, threads, repeats = job["model_file"], job["backend"], job["threads"], job["repeats"]
     n_ctx = max(512, job["prompt_tokens"] + job["new_tokens"] + 8)
+    # every run repeats the same prompt: llama.cpp's prefix reuse would prefill one token of it, not the prompt
+    options = {"prefix_cache": False} if backend == "llamacpp" else {}
     with infir_edge.load(job["bundle"], backend=backend, threads=threads, n_ctx=n_ctx) as engine:  # imports, page cache
         prompt_ids, prompt_text = make_prompt(engine, job["prompt_tokens"])
     loads = []
     for i in range(repeats):
         start = time.perf_counter()
-        engine = infir_edge.load(job["bundle"], backend=backend, threads=threads, n_ctx=n_ctx)
+        engine = infir_edge.load(job["bundle"], backend=backend, threads=threads, n_ctx=n_ctx, **options)
         loads.append(time.perf_counter() - start)
         if i < repeats - 1:
             engine.close()

@@ -62,7 +62,8 @@ def vision_writer(fmt: str):
 
 
 def _engines(source, model_path: Path, n_ctx: int, threads: int | None):
-    from infir_edge.runtime.loader import load
+    from infir_edge.models.sources import resolve_model
+    from infir_edge.runtime.loader import DEFAULT_BACKEND, load
     from infir_edge.runtime.pytorch import TorchEngine
 
     context = min(n_ctx, VERIFY_CONTEXT)
@@ -76,7 +77,10 @@ def _engines(source, model_path: Path, n_ctx: int, threads: int | None):
     else:
         reference = TorchEngine.from_model(source.model, source.tokenizer, path=source.path, n_ctx=context,
                                            threads=threads)
-    return reference, load(model_path, n_ctx=context, threads=threads)
+    # Parity compares fresh prefills: the greedy prompt is a prefix of the teacher-forced one, and llama.cpp's
+    # prefix reuse would hand it a cache built one token at a time, which rounds differently.
+    exact = {"prefix_cache": False} if DEFAULT_BACKEND[resolve_model(model_path).format] == "llamacpp" else {}
+    return reference, load(model_path, n_ctx=context, threads=threads, **exact)
 
 
 def _compare(reference, candidate, quant: str, with_vision: bool) -> dict:

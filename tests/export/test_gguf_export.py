@@ -132,3 +132,15 @@ def test_awq_can_be_skipped(tiny_checkpoint, tmp_path):
                     awq=False)
     manifest = _manifest(bundle)
     assert "equalization" not in manifest["export_report"] and manifest["export_settings"]["awq"] is False
+
+
+def test_verification_prefills_every_prompt_from_an_empty_cache(tiny_checkpoint, tmp_path, monkeypatch):
+    # the greedy prompt is a prefix of the teacher-forced one: a reused cache would round differently
+    import infir_edge.runtime.loader as loader
+    from infir_edge.export import verify
+
+    options, real_load = [], loader.load
+    monkeypatch.setattr(loader, "load", lambda *args, **kwargs: options.append(kwargs) or real_load(*args, **kwargs))
+    bundle = export(tiny_checkpoint, format="gguf", quant="f32", out=tmp_path / "b", max_context=256)
+    assert verify(bundle)["greedy_match_tokens"] == _manifest(bundle)["verification"]["greedy_match_tokens"]
+    assert [o.get("prefix_cache") for o in options] == [False, False]
