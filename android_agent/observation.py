@@ -103,14 +103,16 @@ def parse_hierarchy(xml: str) -> list[Element]:
     return elements
 
 
-def describe_elements(elements: Sequence[Element], size: tuple[int, int], *, max_elements: int = 60) -> str:
+def describe_elements(elements: Sequence[Element], size: tuple[int, int], *, max_elements: int = 60,
+                      compact: bool = False) -> str:
     """One line per element for a language model: `[3] Button "Save" click (512,880)`, centres in 0..1000.
 
-    Past `max_elements`, actionable elements are kept before plain text (a screen of prose should not hide its
-    buttons); the lines stay in id order either way.
+    `compact` drops the class and the position (`[3] "Save" click`): half the tokens, for a policy that acts by
+    element id (every token of the screen is prefilled at each step). Past `max_elements`, actionable elements are
+    kept before plain text (a screen of prose should not hide its buttons); the lines stay in id order either way.
     """
     ranked = sorted(elements, key=lambda e: (not e.actionable, e.id))[:max_elements]
-    lines = [_describe(e, size) for e in sorted(ranked, key=lambda e: e.id)]
+    lines = [_describe(e, size, compact=compact) for e in sorted(ranked, key=lambda e: e.id)]
     if len(elements) > len(ranked):
         lines.append(f"... {len(elements) - len(ranked)} more elements not shown")
     return "\n".join(lines)
@@ -211,8 +213,8 @@ def _absorb_labels(container: etree._Element) -> tuple[str, str]:
     return " ".join(texts), " ".join(descriptions)
 
 
-def _describe(element: Element, size: tuple[int, int]) -> str:
-    parts = [f"[{element.id}]", element.class_name or "View"]
+def _describe(element: Element, size: tuple[int, int], *, compact: bool = False) -> str:
+    parts = [f"[{element.id}]"] if compact else [f"[{element.id}]", element.class_name or "View"]
     if element.text:
         parts.append(json.dumps(PASSWORD_MASK if element.password else _cut(element.text), ensure_ascii=False))
     if element.description and element.description != element.text:
@@ -231,8 +233,9 @@ def _describe(element: Element, size: tuple[int, int]) -> str:
         ("disabled", not element.enabled),
     ]
     parts += [name for name, on in flags if on]
-    x, y = normalized_point(visible_center(element.bounds, size), size)
-    parts.append(f"({x},{y})")
+    if not compact:
+        x, y = normalized_point(visible_center(element.bounds, size), size)
+        parts.append(f"({x},{y})")
     return " ".join(parts)
 
 

@@ -6,6 +6,7 @@ import functools
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from android_agent.actions import Command
 from android_agent.agent import Agent, AgentConfig, Episode
 from android_agent.device import Device
 from android_agent.errors import AgentError
-from android_agent.policy import ModelPolicy, OraclePolicy
+from android_agent.policy import ModelPolicy, OraclePolicy, Policy
 from android_agent.safety import SafetyGate, approve_if_asked
 from android_agent.tasks import task_class
 from android_agent.tasks.base import States, Task
@@ -22,6 +23,7 @@ from android_agent.trajectory import TrajectoryWriter
 from android_agent.vl_policy import VLPolicy
 
 POLICIES = ("oracle", "model", "vl")  # what `run_task` and the CLI's --policy accept
+PolicyFactory = Callable[[Task, States], Policy]
 
 
 @dataclass
@@ -36,15 +38,20 @@ class TaskResult:
     seconds: float
 
 
-def run_task(device: Device, name: str, *, seed: int = 0, policy: str = "oracle", engine=None,
+def run_task(device: Device, name: str, *, seed: int = 0, policy: str | PolicyFactory = "oracle", engine=None,
              approver=None, config: AgentConfig | None = None, trajectory_dir: Path | None = None,
              overwrite: bool = False) -> TaskResult:
-    """`approver` decides what the safety gate asks; by default a simulated user who approves what the task asked
-    for (`approve_if_asked(task.authorizes)`), which is how the benchmark runs unattended."""
+    """`policy`: one of POLICIES, or a function (task, its apps' states before the run) -> Policy (what
+    `training.agent` records demonstrations with). `approver` decides what the safety gate asks; by default a
+    simulated user who approves what the task asked for (`approve_if_asked(task.authorizes)`), which is how the
+    benchmark runs unattended."""
     started = time.perf_counter()
     task = _set_up(device, name, seed)
     before = _states(device, task)
-    if policy == "oracle":
+    if callable(policy):
+        chosen = policy(task, before)
+        policy = chosen.name
+    elif policy == "oracle":
         chosen = OraclePolicy(Plan(task.plan(before)))
     elif policy == "model":
         if engine is None:

@@ -7,6 +7,7 @@ agent parses and validates it, and a malformed one is retried with its reason sh
 
 from __future__ import annotations
 
+from android_agent.action_schema import screen_schema
 from android_agent.errors import AgentError
 from android_agent.observation import Observation, describe_elements
 from android_agent.policy import PolicyContext
@@ -23,7 +24,7 @@ def check_vl_engine(engine) -> None:
 
 
 class VLPolicy:
-    """Screenshot (+ optionally the element list) -> one JSON action; greedy.
+    """Screenshot (+ optionally the element list) -> one JSON action; greedy, decoded under the action schema.
 
     The history shows the executed actions (not rejected or denied replies), the last `max_history` of them; when
     the prompt does not fit the context, the history and then the element list are cut.
@@ -44,12 +45,12 @@ class VLPolicy:
         if observation.screenshot is None:
             raise AgentError("the vl policy needs screenshots (AgentConfig.screenshots)")
         max_history, max_elements = self.max_history, self.max_elements
+        schema = screen_schema(observation, context.apps)
         while True:
             messages = self.messages(context, observation, max_history=max_history, max_elements=max_elements)
             try:
-                # no action nests an object: the first "}" ends it
                 generation = self.engine.generate(messages, max_new_tokens=self.max_new_tokens, temperature=0.0,
-                                                  stop=("}",))
+                                                  json_schema=schema)
             except ContextOverflowError as e:
                 if max_history > 0:
                     max_history //= 2
@@ -58,7 +59,7 @@ class VLPolicy:
                 else:
                     raise AgentError(f"the model's context cannot hold the screenshot and the task: {e}") from e
                 continue
-            return generation.text + ("}" if generation.finish_reason == "stop" else "")
+            return generation.text  # cut short by max_new_tokens: the agent rejects it as not closed
 
     def messages(self, context: PolicyContext, observation: Observation, *, max_history: int | None = None,
                  max_elements: int | None = None) -> list[dict]:

@@ -111,6 +111,14 @@ class Plan:
             return {"action": "press", "key": step.key}
         return {"action": "done", "answer": step.answer}
 
+    def peek(self, observation: Observation) -> dict:
+        """The action `next_action` would return now, without moving on."""
+        index, scrolls = self._index, self._scrolls
+        try:
+            return self.next_action(observation, None)
+        finally:
+            self._index, self._scrolls = index, scrolls
+
     def _scroll_to(self, step: Tap | Type, observation: Observation) -> dict:
         if self._scrolls >= self.max_scrolls or not any(e.scrollable for e in observation.elements):
             raise TaskError(f"the oracle cannot find {step.target} on screen "
