@@ -10,9 +10,10 @@ Where a small local model and OpenAI's API part ways:
 - The SDK's own tools (`serve(tools=("calculator",))`, `--tools calculator`) run inside every generation: their
   answers are part of the text. OpenAI's client-side `tools` (function calling) are not offered.
 - `response_format` (`text`, `json_object`, `json_schema`; on /v1/completions too) is enforced token by token
-  (GenerationConfig.json_schema): a reply that ends with finish_reason "stop" is valid JSON; one cut at
-  max_tokens ("length") may not be. A schema the grammar engine cannot compile is a 400, and so is a
-  response_format on a server with tools, whose answers would be text the schema never saw.
+  (GenerationConfig.json_schema): a reply that ends on its own is valid JSON; one cut at max_tokens
+  ("length") or by a stop sequence (finish_reason "stop" too, as on OpenAI) may not be. A schema the grammar
+  engine cannot compile is a 400, and so is a response_format on a server with tools, whose answers would be
+  text the schema never saw.
 - n > 1, logprobs, tools, echo, suffix, best_of > 1, logit_bias and non-zero frequency/presence penalties
   are refused with 400 rather than ignored (repetition_penalty, top_k and min_p are accepted as extra fields).
 - `model` must be the served id (404 model_not_found otherwise, as OpenAI answers).

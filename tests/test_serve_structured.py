@@ -34,7 +34,8 @@ PERSON_FORMAT = {"type": "json_schema", "json_schema": {"name": "person", "schem
 
 @pytest.fixture(scope="module")
 def engine(tiny_gguf):
-    with infir_edge.load(tiny_gguf, n_ctx=256) as engine:
+    # one thread: llama.cpp's spinning threads run the tiny model ~50x slower when the 2 cores are busy elsewhere
+    with infir_edge.load(tiny_gguf, n_ctx=256, threads=1) as engine:
         yield engine
 
 
