@@ -6,7 +6,8 @@ mean what they mean without a constraint). The mask is a numpy bitmask (~50 us a
 needed, and because masking happens on the logits every backend honours it the same way.
 
 Generation ends "on its own" when the model picks an end-of-generation token, which the mask allows only once the
-text is complete, or when the grammar admits nothing more; then the text always satisfies the constraint.
+text is complete, or when the grammar admits nothing more; then the text always satisfies the constraint. A stop
+string or `max_new_tokens` can still cut it short (finish_reason "stop" / "length"), as in OpenAI's API.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ class _VocabularyView:
         eog = sorted(engine.eog_token_ids)
         self.eos_token_id = eog[0] if eog else None
         self.bos_token_id = None
-        self._tokenize = engine._tokenize
+        # weak: the cache's value must not keep its key (the engine) alive
+        self._tokenize = weakref.WeakMethod(engine._tokenize)
 
     def __call__(self, text) -> list[int]:
         if isinstance(text, bytes):
             text = text.decode("utf-8", errors="replace")
-        return self._tokenize(text, False)
+        return self._tokenize()(text, False)
 
 
 def tokenizer_for(engine):
