@@ -51,6 +51,8 @@ class Engine(ABC):
     supports_images: bool = False
     image_tokens: int = 0  # context positions one image takes
     image_token_id: int = -1  # the prompt token each image replaces
+    # A backend with a prefix cache (llama.cpp) sets this in `_prefill`: prompt tokens kept from the last request.
+    last_prefill_reused: int = 0
 
     # Set by every backend's __init__.
     n_ctx: int
@@ -362,6 +364,7 @@ class Engine(ABC):
         start = clock()
         logits = self._prefill_images(*images) if images else self._prefill(prompt_ids)
         timings.prefill_s = clock() - start
+        timings.cached_tokens = 0 if images else self.last_prefill_reused
         cached = timings.prompt_tokens  # positions in the KV cache
         for step in range(config.max_new_tokens):
             began = clock()
