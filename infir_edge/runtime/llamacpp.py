@@ -8,9 +8,11 @@ is remembered (path, size, mtime) so later loads skip the probe.
 
 A request reuses the KV cache of the prompt prefix it shares with the previous request (`prefix_cache=True`,
 the default): an agent whose prompt changes only at its end, or a chat whose prompt extends the last one, pays
-only for the new tokens. The rest of the prompt is then evaluated in a batch of another shape than a full prefill
-would use, and llama.cpp's batched and single-token kernels round differently, so a greedy result can differ
-from the one a fresh prefill gives (`benchmarks/prefix_reuse.py` counts how often); `prefix_cache=False` keeps
+only for the new tokens. llama.cpp's single-token kernels round differently from its batched ones, so only
+positions a prefill evaluated in a batch are reused (not the tokens decoded after it), and the rest of the
+prompt, at least two tokens, is evaluated in batches of two or more: on the CPU builds measured that gives the
+logits a fresh prefill gives, bit for bit. llama.cpp promises no such thing (kernels that group rows by fours
+would break it): `benchmarks/prefix_reuse.py` counts the greedy results that differ; `prefix_cache=False` keeps
 every request independent of the one before.
 
 A bundle whose manifest names an image projector (`vision.projector_file`, an InfiR-VL export) also takes
@@ -38,6 +40,7 @@ from infir_edge.runtime.resources import resolve_context_length, resolve_threads
 
 PROBE_TIMEOUT_S = 120
 PROBE_CACHE = "llamacpp_probed.json"  # in the SDK cache: files that loaded in a child process
+MIN_BATCH = 2  # a batch of one token goes through the single-token kernels, which round differently
 SPECIAL_TOKEN_TYPES = (3, 4)  # llama.cpp token types CONTROL and USER_DEFINED
 
 
@@ -122,9 +125,10 @@ class LlamaCppEngine(Engine):
         self._add_bos = bool(self._llm._model.add_bos_token())
         self.prefix_cache = prefix_cache and self._can_cut_cache()
         self.last_prefill_reused = 0  # prompt tokens the last prefill kept in the cache
-        # Whether `input_ids[:n_tokens]` is what the KV cache holds: not after an image prefill (libmtmd writes
-        # image embeddings at positions input_ids knows nothing of) nor after a prefill that failed.
-        self._cache_is_text = False
+        # Leading cache positions a later prompt may reuse: those `input_ids` names and a prefill evaluated in a
+        # batch. None after an image prefill (libmtmd writes image embeddings at positions input_ids knows
+        # nothing of) or a failure.
+        self._reusable = 0
 
     def _can_cut_cache(self) -> bool:
         # A recurrent state cannot be cut back to a position, and a sliding-window cache may already have
@@ -165,28 +169,32 @@ class LlamaCppEngine(Engine):
         return piece
 
     def _prefill(self, token_ids: list[int]) -> np.ndarray:
-        # Keeping the shared prefix is what makes an agent's next step cheap. The price, measured by
-        # benchmarks/prefix_reuse.py: the rest is evaluated in a batch of another shape, and llama.cpp's kernels
-        # round differently per batch shape, so a near-tie can go the other way than after a full prefill.
-        # teacher_forced_logits prefills one token, so it never reuses and stays exact.
+        # Keeping the shared prefix is what makes an agent's next step cheap. Which positions are kept, and how
+        # the rest is batched, is chosen so that every prompt position is computed by the batched kernels, as in
+        # a fresh prefill: a greedy request then gets the answer it would get alone. teacher_forced_logits
+        # prefills one token, so it never reuses and stays exact.
         keep = self._shared_prefix(token_ids) if self.prefix_cache else 0
         self.last_prefill_reused = 0
-        self._cache_is_text = False  # until this prefill completes
+        self._reusable = 0  # until this prefill completes
         self._llm.n_tokens = keep  # Llama.eval drops the cache past n_tokens before evaluating
+        start = keep
         try:
-            logits = self._eval(token_ids[keep:])
+            for size in _batch_sizes(len(token_ids) - keep, self._llm.n_batch):
+                logits = self._eval(token_ids[start : start + size])
+                start += size
         except BaseException:  # interrupted too: the cache past `keep` is in an unknown state
             self._llm.n_tokens = 0
             raise
-        self._cache_is_text = True  # Llama.eval recorded the tokens, and will record each decoded one
+        # the tokens decoded next go through the single-token kernels: they are never reused
+        self._reusable = len(token_ids) if len(token_ids) >= MIN_BATCH else 0
         self.last_prefill_reused = keep
         return logits
 
     def _shared_prefix(self, token_ids: list[int]) -> int:
-        """How many leading tokens of `token_ids` the cache already holds, short of the last one: its logits are
-        the prefill's answer, and llama.cpp keeps only those of the last position it evaluated."""
-        limit = min(self._llm.n_tokens, len(token_ids) - 1)
-        if not self._cache_is_text or limit <= 0:
+        """How many leading tokens of `token_ids` the cache holds reusably, leaving at least MIN_BATCH to
+        evaluate: the last one's logits are the prefill's answer (llama.cpp keeps only the last position's)."""
+        limit = min(self._reusable, self._llm.n_tokens, len(token_ids) - MIN_BATCH)
+        if limit <= 0:
             return 0
         held = self._llm.input_ids[:limit]
         differ = np.flatnonzero(held != np.asarray(token_ids[:limit], dtype=held.dtype))
@@ -199,7 +207,7 @@ class LlamaCppEngine(Engine):
         return self._eval([token_id])
 
     def _prefill_images(self, prompt: str, images: list) -> np.ndarray:
-        self._cache_is_text = False  # the images' positions hold embeddings, not the ids input_ids keeps
+        self._reusable = 0  # the images' positions hold embeddings, not the ids input_ids keeps
         self.last_prefill_reused = 0
         return self._vision.prefill(self._llm, prompt, images, add_special=True)
 
@@ -211,6 +219,7 @@ class LlamaCppEngine(Engine):
             self._llm.eval(token_ids)
         except RuntimeError as e:
             self._llm.n_tokens = 0
+            self._reusable = 0
             raise BackendError(f"llama.cpp failed to evaluate {len(token_ids)} tokens: {e}") from None
         pointer = self._lib.llama_get_logits_ith(self._ctx, -1)
         return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,))  # [V], valid until the next eval
@@ -234,6 +243,17 @@ class LlamaCppEngine(Engine):
     def _free(self) -> None:
         self._finalizer()
         self._llm = None
+
+
+def _batch_sizes(n: int, n_batch: int) -> list[int]:
+    """`n` tokens in batches of at most `n_batch`, none of a single token where that can be helped (Llama.eval
+    would cut 513 tokens into 512 + 1, and the last one would take the single-token kernels)."""
+    sizes = []
+    while n > n_batch:
+        take = n_batch - 1 if n - n_batch == 1 and n_batch > MIN_BATCH else n_batch
+        sizes.append(take)
+        n -= take
+    return [*sizes, n] if n else sizes
 
 
 def _close(llm, vision) -> None:

@@ -10,6 +10,7 @@ import pytest
 import infir_edge
 from infir_edge.cli import main
 from infir_edge.errors import BackendError, InvalidRequestError
+from infir_edge.runtime.llamacpp import _batch_sizes
 
 TEXT = "The quick brown fox jumps over the lazy dog while the cat sleeps on the warm mat. " * 4
 
@@ -49,23 +50,23 @@ def test_a_prompt_sharing_a_prefix_reuses_it(engine, ids):
     assert engine.last_prefill_reused == 30
 
 
-def test_an_identical_prompt_evaluates_its_last_token_again(engine, fresh, ids):
+def test_an_identical_prompt_evaluates_its_last_tokens_again(engine, fresh, ids):
     engine.generate(ids, max_new_tokens=4)
     logits = _prefill(engine, ids)
-    assert engine.last_prefill_reused == len(ids) - 1
+    assert engine.last_prefill_reused == len(ids) - 2  # two: a one-token batch takes other kernels
     assert _close(logits, _prefill(fresh, ids))
 
 
-def test_a_prompt_after_a_generation_reuses_the_generated_tokens(engine, ids):
+def test_the_tokens_a_generation_decoded_are_not_reused(engine, ids):
     first = engine.generate(ids, max_new_tokens=6, ignore_eos=True)
     engine.generate(ids + first.token_ids[:5] + ids[:3], max_new_tokens=2)
-    assert engine.last_prefill_reused == len(ids) + 5  # the 6th was sampled, never evaluated
+    assert engine.last_prefill_reused == len(ids)  # the decoded ones went through the single-token kernels
 
 
-def test_a_shorter_prompt_reuses_all_but_its_last_token(engine, fresh, ids):
+def test_a_shorter_prompt_reuses_all_but_its_last_two_tokens(engine, fresh, ids):
     engine.generate(ids, max_new_tokens=4)
     logits = _prefill(engine, ids[:20])
-    assert engine.last_prefill_reused == 19
+    assert engine.last_prefill_reused == 18
     assert _close(logits, _prefill(fresh, ids[:20]))
 
 
@@ -118,9 +119,24 @@ def test_a_failed_prefill_leaves_an_empty_cache(engine, fresh, ids, monkeypatch,
 def test_teacher_forced_logits_stay_exact_between_generations(engine, fresh, ids):
     engine.generate(ids, max_new_tokens=4)
     assert np.array_equal(engine.teacher_forced_logits(ids[:40]), fresh.teacher_forced_logits(ids[:40]))
-    logits = _prefill(engine, ids[:30])  # the cache now holds the teacher-forced tokens, evaluated one by one
-    assert engine.last_prefill_reused == 29
+    logits = _prefill(engine, ids[:30])  # the cache holds the teacher-forced tokens, evaluated one by one
+    assert engine.last_prefill_reused == 0
     assert _close(logits, _prefill(fresh, ids[:30]))
+
+
+@pytest.mark.parametrize("n,sizes", [(5, [5]), (512, [512]), (513, [511, 2]), (1025, [512, 511, 2]), (1, [1])])
+def test_a_prompt_is_never_cut_into_a_one_token_batch(n, sizes):
+    assert _batch_sizes(n, 512) == sizes
+
+
+def test_the_rest_of_a_prompt_is_evaluated_in_batches_of_two_or_more(tiny_gguf, monkeypatch):
+    with infir_edge.load(tiny_gguf, n_ctx=512, threads=1, n_batch=8) as engine:
+        ids = engine.tokenize(TEXT)[:30]
+        engine.generate(ids[:12], max_new_tokens=2)
+        sizes, real_eval = [], engine._llm.eval
+        monkeypatch.setattr(engine._llm, "eval", lambda tokens: sizes.append(len(tokens)) or real_eval(tokens))
+        _prefill(engine, ids[:21])  # 12 kept, 9 to evaluate: 8 + 1 would leave a one-token batch
+        assert engine.last_prefill_reused == 12 and sizes == [7, 2]
 
 
 def test_prefix_cache_must_be_a_bool(tiny_gguf):
