@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from android_agent.errors import PhoneError
 from android_agent.phone.apk_manifest import ApkError, ApkManifest, read_manifest
+from android_agent.phone.apps import LAUNCHER
 from android_agent.phone.file_store import FileStore
 from android_agent.phone.phone import Phone
 from android_agent.phone.ui_selector import focused_editable
@@ -148,10 +149,11 @@ class SystemServices:
                 words.append(item)
         name_filter = words[-1] if words else ""
         names = [p for p in self.packages() if name_filter in p]
+        system = {*SYSTEM_PACKAGES, LAUNCHER}  # a phone's home launcher ships in its system image
         if "-3" in flags:
-            names = [p for p in names if p not in SYSTEM_PACKAGES]
+            names = [p for p in names if p not in system]
         if "-s" in flags:
-            names = [p for p in names if p in SYSTEM_PACKAGES]
+            names = [p for p in names if p in system]
         return ShellResult.text("\n".join(f"package:{name}" for name in names))
 
     def _pm_install(self, args: list[str]) -> ShellResult:

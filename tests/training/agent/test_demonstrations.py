@@ -84,3 +84,18 @@ def test_a_spoiled_episode_keeps_only_what_came_before_and_a_failed_one_nothing(
 def test_demonstrations_come_from_the_seeds_asked_only(deviating):
     _, examples = deviating
     assert {e["seed"] for e in examples} <= set(range(1000, 1010)) and {e["task"] for e in examples} <= set(TASKS)
+
+
+def test_the_prompt_over_the_real_client_is_the_one_demonstrations_are_recorded_on():
+    from android_agent.device import Uiautomator2Device
+    from android_agent.phone.phone import Phone
+    from android_agent.phone.server import start_phone
+
+    def first_prompt(device):
+        task = _set_up(device, "toggle_setting", 0)
+        context = PolicyContext(task.instruction, sorted(device.apps()))
+        return ModelPolicy(None).messages(context, device.observe(screenshot=False))
+
+    with start_phone(Phone(seed=0)) as phone:
+        over_adb = first_prompt(Uiautomator2Device(phone.serial, port=phone.port))
+    assert over_adb == first_prompt(LocalPhoneDevice())
