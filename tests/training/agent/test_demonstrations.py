@@ -12,7 +12,7 @@ from android_agent.policy import ModelPolicy, PolicyContext
 from android_agent.runner import _set_up
 from training.agent.demonstrations import DeviationRates, record_demonstrations
 
-TASKS = ["toggle_setting", "add_contact", "reply_to_message", "create_note", "add_to_cart", "delete_alarm"]
+TASKS = ["toggle_setting", "add_contact", "reply_to_message", "read_verification_code", "add_to_cart", "delete_alarm"]
 
 
 def _record(rates: DeviationRates, seeds=range(1000, 1004)):
