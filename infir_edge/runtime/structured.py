@@ -36,12 +36,12 @@ class _VocabularyView:
         self.eos_token_id = eog[0] if eog else None
         self.bos_token_id = None
         # weak: the cache's value must not keep its key (the engine) alive
-        self._tokenize = weakref.WeakMethod(engine._tokenize)
+        self._engine = weakref.ref(engine)
 
     def __call__(self, text) -> list[int]:
         if isinstance(text, bytes):
             text = text.decode("utf-8", errors="replace")
-        return self._tokenize()(text, False)
+        return self._engine()._tokenize(text, False)
 
 
 def tokenizer_for(engine):
