@@ -177,7 +177,12 @@ def resolve(action: Action, elements: Sequence[Element], size: tuple[int, int], 
                 raise MalformedActionError("no text field is focused: click a field first, or name it with "
                                            '"element"')
             return Command("type", text=action.text, clear=action.clear)
-        x, y = visible_center(target(action.element).bounds, size)
+        field = target(action.element)
+        if not field.editable:  # the device would tap it and then find no field to type into
+            fields = [e.id for e in elements if e.editable]
+            raise MalformedActionError(f"element {action.element} is not a text field; "
+                                       + (f"the fields are {fields}" if fields else "this screen has none"))
+        x, y = visible_center(field.bounds, size)
         return Command("type", x=x, y=y, text=action.text, clear=action.clear)
     if kind == "swipe":
         (x1, y1), (x2, y2) = pixels(action.x, action.y), pixels(action.x2, action.y2)

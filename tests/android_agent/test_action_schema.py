@@ -86,6 +86,15 @@ def test_typing_names_its_field_when_none_has_the_focus():
         jsonschema.validate({"action": "type", "text": "hi"}, schema)
 
 
+def test_typing_names_only_text_fields():
+    schema = action_schema(5, APPS, focused_field=False, text_fields=[2])
+    jsonschema.validate({"action": "type", "text": "hi", "element": 2}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"action": "type", "text": "hi", "element": 3}, schema)
+    no_fields = action_schema(5, APPS, focused_field=False, text_fields=[])
+    assert all(v["properties"]["action"]["const"] != "type" for v in no_fields["anyOf"])
+
+
 def test_a_screen_without_elements_leaves_only_coordinates():
     assert _valid({"action": "click", "x": 10, "y": 20}, elements=0)
     assert not _valid({"action": "click", "element": 0}, elements=0)

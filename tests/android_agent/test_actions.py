@@ -132,10 +132,16 @@ def test_resolve_long_press_has_a_duration():
 
 
 def test_type_into_an_element_focuses_it_first():
-    assert resolve(Action("type", text="hi", element=0), SCREEN, SIZE, APPS) == Command("type", x=540, y=100,
-                                                                                         text="hi")
-    field = element(4, (0, 500, 1080, 600), focused=True, editable=True)
-    assert resolve(Action("type", text="hi"), [*SCREEN, field], SIZE, APPS) == Command("type", text="hi")
+    field = element(4, (0, 500, 1080, 600), editable=True)
+    assert resolve(Action("type", text="hi", element=4), [*SCREEN, field], SIZE, APPS) == Command(
+        "type", x=540, y=550, text="hi")
+    focused = element(4, (0, 500, 1080, 600), focused=True, editable=True)
+    assert resolve(Action("type", text="hi"), [*SCREEN, focused], SIZE, APPS) == Command("type", text="hi")
+
+
+def test_type_into_what_is_not_a_text_field_is_refused():
+    with pytest.raises(MalformedActionError, match="element 0 is not a text field; this screen has none"):
+        resolve(Action("type", text="hi", element=0), SCREEN, SIZE, APPS)
 
 
 def test_type_without_an_element_needs_a_focused_field():
