@@ -74,8 +74,9 @@ def test_model_policy_runs_each_task_to_its_end(tmp_path):
     assert results["success_rate"] == sum(row["success"] for row in results["tasks"]) / 2
 
 
-def test_a_model_whose_context_cannot_hold_a_screen_fails_its_tasks_with_the_reason(tmp_path, tiny_gguf):
-    results = _model_bench(tmp_path / "model", tiny_gguf)  # 512 tokens: not even the instructions fit
+def test_a_model_whose_context_cannot_hold_a_screen_fails_its_tasks_with_the_reason(tmp_path):
+    # 128 tokens: the instructions, the task and a 5-element screen do not fit beside the reply's budget
+    results = _model_bench(tmp_path / "model", write_tiny_gguf(tmp_path / "tiny.gguf", context_length=128))
     assert results["success_rate"] == 0.0 and results["crashes"] == 2
     assert "context" in results["tasks"][0]["error"]
 
