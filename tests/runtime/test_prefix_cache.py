@@ -46,8 +46,8 @@ def _prefill(engine, token_ids) -> np.ndarray:
 def test_a_prompt_sharing_a_prefix_reuses_it(engine, ids):
     engine.generate(ids, max_new_tokens=4)
     other = ids[:30] + engine.tokenize(" A different ending for this prompt.", add_special=False)
-    engine.generate(other, max_new_tokens=4)
-    assert engine.last_prefill_reused == 30
+    second = engine.generate(other, max_new_tokens=4)
+    assert engine.last_prefill_reused == 30 and second.timings.cached_tokens == 30
 
 
 def test_an_identical_prompt_evaluates_its_last_tokens_again(engine, fresh, ids):
